@@ -1,0 +1,168 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+    name: "swiftlet",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "swiftlet", targets: ["swiftlet"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // Linux syscalls Glibc does not export (setns, unshare).
+        .target(name: "CSwiftletLinux"),
+        // Domain types, validation and errors. No I/O, no NIO.
+        .target(
+            name: "SwiftletCore",
+            swiftSettings: swiftSettings
+        ),
+        // Store protocol, SQLite implementation and migrations.
+        .target(
+            name: "SwiftletStore",
+            dependencies: [
+                "SwiftletCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The language runners shipped with the binary (python3, node), as resources.
+        .target(
+            name: "SwiftletRunners",
+            path: "runners",
+            exclude: ["tests"],
+            sources: ["SwiftletRunners.swift"],
+            resources: [.copy("python3"), .copy("node")],
+            swiftSettings: swiftSettings
+        ),
+        // OCI bundles, the runc driver, network namespaces, code bundles.
+        .target(
+            name: "SwiftletSandbox",
+            dependencies: [
+                "SwiftletCore",
+                "CSwiftletLinux",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Provider protocol, the native provider and the HTTP data path to instances.
+        .target(
+            name: "SwiftletProviders",
+            dependencies: [
+                "SwiftletCore",
+                "SwiftletSandbox",
+                "SwiftletRunners",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Instance pools per function: start, readiness, routing, rolling replacement.
+        .target(
+            name: "SwiftletScheduler",
+            dependencies: [
+                "SwiftletCore",
+                "SwiftletProviders",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The Hummingbird application: OpenFaaS routes, proxy, auth.
+        .target(
+            name: "SwiftletGateway",
+            dependencies: [
+                "SwiftletCore",
+                "SwiftletStore",
+                "SwiftletScheduler",
+                "SwiftletProviders",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Command line: one file per command; logic stays in the libraries.
+        .target(
+            name: "SwiftletCLI",
+            dependencies: [
+                "SwiftletCore",
+                "SwiftletStore",
+                "SwiftletSandbox",
+                "SwiftletProviders",
+                "SwiftletScheduler",
+                "SwiftletGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftlet",
+            dependencies: ["SwiftletCLI", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletCoreTests",
+            dependencies: ["SwiftletCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletStoreTests",
+            dependencies: ["SwiftletStore", "SwiftletCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletSandboxTests",
+            dependencies: ["SwiftletSandbox", "SwiftletCore", .product(name: "CompressNIO", package: "compress-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletGatewayTests",
+            dependencies: [
+                "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletEndToEndTests",
+            dependencies: [
+                "SwiftletCLI", "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders",
+                "SwiftletSandbox", "SwiftletCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,85 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "CSwiftletLinux.h"
+
+int cswiftlet_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int cswiftlet_unshare(int flags) { return unshare(flags); }
+
+int cswiftlet_clone_newnet(void) { return CLONE_NEWNET; }
+
+static void return_home(int homefd) {
+    if (setns(homefd, CLONE_NEWNET) != 0) {
+        abort();
+    }
+}
+
+int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port) {
+    if (setns(nsfd, CLONE_NEWNET) != 0) {
+        return -errno;
+    }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int saved = errno;
+    return_home(homefd);
+    if (fd < 0) {
+        return -saved;
+    }
+    // The socket keeps the namespace it was created in; connecting needs no setns.
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+        saved = errno;
+        close(fd);
+        return -saved;
+    }
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+        saved = errno;
+        close(fd);
+        return -saved;
+    }
+    return fd;
+}
+
+int cswiftlet_loopback_up_in_netns(int nsfd, int homefd) {
+    if (setns(nsfd, CLONE_NEWNET) != 0) {
+        return -errno;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int saved = errno;
+    return_home(homefd);
+    if (fd < 0) {
+        return -saved;
+    }
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    int result = 0;
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+        result = -errno;
+    } else if (!(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
+            result = -errno;
+        }
+    }
+    close(fd);
+    return result;
+}
+
+int cswiftlet_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

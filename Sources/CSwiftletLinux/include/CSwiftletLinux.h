@@ -1,0 +1,28 @@
+#ifndef C_SWIFTLET_LINUX_H
+#define C_SWIFTLET_LINUX_H
+
+#include <stdint.h>
+
+/// Enters the namespace referred to by `fd` (see setns(2)). Returns 0 or -1 with errno set.
+int cswiftlet_setns(int fd, int nstype);
+
+/// Disassociates parts of the calling thread's execution context (see unshare(2)).
+int cswiftlet_unshare(int flags);
+
+/// The CLONE_NEWNET flag value.
+int cswiftlet_clone_newnet(void);
+
+/// On the calling thread: enters the network namespace `nsfd`, opens a TCP socket connected to
+/// 127.0.0.1:`port` there, and returns to the namespace `homefd`. Returns the connected socket
+/// (non-blocking, close-on-exec, TCP_NODELAY) or -errno. Aborts the process if it cannot return
+/// to `homefd`, since a thread left in a function's namespace would be a security hole.
+int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port);
+
+/// On the calling thread: enters `nsfd`, sets the loopback interface up, returns to `homefd`.
+/// Returns 0 or -errno.
+int cswiftlet_loopback_up_in_netns(int nsfd, int homefd);
+
+/// Creates a close-on-exec pipe (see pipe2(2)). Returns 0 or -1 with errno set.
+int cswiftlet_pipe_cloexec(int fds[2]);
+
+#endif

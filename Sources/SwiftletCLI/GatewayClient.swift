@@ -1,0 +1,71 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwiftletCore
+
+/// A small client of the gateway's HTTP API, for the CLI.
+struct GatewayClient {
+    let baseURL: String
+    let credentials: (user: String, password: String)?
+
+    /// A gateway answer.
+    struct Answer {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+        var text: String { String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    /// Sends a request and collects the answer (up to `limit` bytes).
+    func send(
+        _ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, headers: [(String, String)] = [], auth: Bool = true,
+        timeout: TimeAmount = .seconds(120), limit: Int = 256 * 1024 * 1024
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if auth, let credentials {
+            let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
+            request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
+        }
+        if let body {
+            request.body = .bytes(body)
+        }
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let collected = try await response.body.collect(upTo: limit)
+            return Answer(status: Int(response.status.code), headers: response.headers, body: collected)
+        } catch let error as HTTPClientError where error == .connectTimeout || error == .remoteConnectionClosed {
+            throw SwiftletError(.unavailable, "cannot reach the gateway at \(baseURL) (\(error)); is `swiftlet up` running?")
+        } catch let error as HTTPClientError {
+            throw SwiftletError(.unavailable, "request to \(baseURL) failed: \(error)")
+        } catch is NIOTooManyBytesError {
+            throw SwiftletError(.tooLarge, "the answer is larger than \(limit) bytes")
+        } catch let error as SwiftletError {
+            throw error
+        } catch {
+            throw SwiftletError(.unavailable, "cannot reach the gateway at \(baseURL) (\(error)); is `swiftlet up` running?")
+        }
+    }
+
+    /// Throws a one-line error for a failed answer.
+    func check(_ answer: Answer, _ what: String) throws {
+        guard (200..<300).contains(answer.status) else {
+            let detail = answer.text.isEmpty ? "HTTP \(answer.status)" : answer.text
+            if answer.status == 401 {
+                throw SwiftletError(.unauthorized, "\(what): the gateway refused the credentials (\(detail)); set SWIFTLET_USER/SWIFTLET_PASSWORD or --data-dir")
+            }
+            throw SwiftletError(.invalidInput, "\(what): \(detail)")
+        }
+    }
+
+    /// Decodes JSON from an answer.
+    func decode<T: Decodable>(_ type: T.Type, _ answer: Answer) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: answer.body)
+        } catch {
+            throw SwiftletError(.internal, "the gateway at \(baseURL) sent an answer that is not the expected JSON; is it a Swiftlet or OpenFaaS gateway?")
+        }
+    }
+}

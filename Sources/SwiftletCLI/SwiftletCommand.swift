@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `swiftlet` command: runs the platform (`up`) and talks to a running gateway.
+public struct SwiftletCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "swiftlet",
+        abstract: "A self-hosted functions platform that speaks the OpenFaaS API.",
+        version: "0.1.0",
+        subcommands: [UpCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self, RemoveCommand.self]
+    )
+
+    public init() {}
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwiftletCore
+import SwiftletGateway
+import SwiftletProviders
+import SwiftletScheduler
+import SwiftletStore
+
+/// `swiftlet up`: runs the platform in the foreground until SIGTERM or SIGINT.
+struct UpCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "up",
+        abstract: "Run the platform (gateway, scheduler, native provider) in the foreground."
+    )
+
+    @Option(name: .long, help: "The data directory (default: $SWIFTLET_DATA_DIR or /var/lib/swiftlet).")
+    var dataDir: String?
+
+    @Option(name: .long, help: "The port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(name: .long, help: "The address to listen on.")
+    var bind: String = "127.0.0.1"
+
+    @Flag(name: .long, help: "Turn basic auth off (for local play only).")
+    var noAuth: Bool = false
+
+    @Option(name: .long, help: "The OCI runtime binary.")
+    var runc: String = "/usr/bin/runc"
+
+    @Option(name: .long, help: "The largest function call body, in bytes.")
+    var maxBodyBytes: Int = 32 * 1024 * 1024
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "swiftlet")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        do {
+            try await runPlatform(logger: logger)
+        } catch let error as SwiftletError {
+            printError(error.message)
+            throw ExitCode.failure
+        }
+    }
+
+    private func runPlatform(logger: Logger) async throws {
+        guard getuid() == 0 else {
+            throw SwiftletError(.internal, "swiftlet up must run as root (it creates sandboxes with runc); try `sudo swiftlet up`")
+        }
+        let dataDirectory = DataDirectory(option: dataDir)
+        let createdPassword = try dataDirectory.prepare()
+        let store = try SQLiteStore(path: dataDirectory.database, logger: logger)
+        let provider = try NativeProvider(
+            configuration: .init(dataDirectory: dataDirectory.path, runtimePath: runc),
+            codeSource: store, sink: LoggerLogSink(logger: logger), logger: logger
+        )
+        try await provider.start()
+        let scheduler = Scheduler(provider: provider, logger: logger)
+        let functions = try await store.allFunctions()
+        for spec in functions {
+            await scheduler.deploy(spec)
+        }
+        var credentials: BasicCredentials?
+        if !noAuth {
+            guard let (user, password) = dataDirectory.credentials() else {
+                throw SwiftletError(.internal, "cannot read \(dataDirectory.userFile) and \(dataDirectory.passwordFile); fix or delete them")
+            }
+            credentials = BasicCredentials(user: user, password: password)
+        }
+        let configuration = GatewayConfiguration(bindAddress: bind, port: port, credentials: credentials, maxBodyBytes: maxBodyBytes)
+        let authNote: String
+        if noAuth {
+            authNote = "auth is OFF (--no-auth)"
+        } else {
+            authNote = "credentials: \(dataDirectory.userFile) and \(dataDirectory.passwordFile)" + (createdPassword ? " (password created now)" : "")
+        }
+        let bindAddress = bind
+        let restored = functions.count
+        let app = buildApplication(
+            configuration: configuration, store: store, scheduler: scheduler, provider: provider, logger: logger,
+            onServerRunning: { port in
+                print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
+                print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")
+                fflush(nil)
+            }
+        )
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: scheduler), .init(service: app)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        do {
+            try await group.run()
+        } catch {
+            await provider.shutdown()
+            throw SwiftletError(.internal, "swiftlet stopped: \(error)")
+        }
+        await provider.shutdown()
+        logger.info("swiftlet stopped cleanly")
+    }
+}
+
+/// Prints `error: message` to stderr.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data(("error: " + message + "\n").utf8))
+}

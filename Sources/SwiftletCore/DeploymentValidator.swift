@@ -1,0 +1,136 @@
+import Foundation
+
+/// Checks a `FunctionDeployment` and turns it into a `FunctionSpec` and the decoded code bytes.
+///
+/// Everything a client sends is checked here, before anything is stored or started, so a bad
+/// deployment is refused with a message that says what to fix and nothing is left behind.
+public struct DeploymentValidator: Sendable {
+    /// Limits on what a deployment may carry.
+    public struct Limits: Sendable {
+        /// The largest decoded code (file or bundle), in bytes.
+        public var maxCodeBytes: Int
+        /// The most environment variables, labels or annotations of each kind.
+        public var maxEntries: Int
+        /// The longest key or value, in bytes.
+        public var maxValueBytes: Int
+
+        /// Creates limits; the defaults suit a single machine.
+        public init(maxCodeBytes: Int = 8 * 1024 * 1024, maxEntries: Int = 256, maxValueBytes: Int = 64 * 1024) {
+            self.maxCodeBytes = maxCodeBytes
+            self.maxEntries = maxEntries
+            self.maxValueBytes = maxValueBytes
+        }
+    }
+
+    /// The limits applied.
+    public var limits: Limits
+
+    /// Creates a validator.
+    public init(limits: Limits = Limits()) {
+        self.limits = limits
+    }
+
+    /// A checked deployment.
+    public struct Validated: Sendable {
+        /// The function as it will be stored (its `codeDigest` is filled by the caller).
+        public var spec: FunctionSpec
+        /// The decoded code: a handler file, or a gzip'd tar bundle.
+        public var code: Data
+    }
+
+    /// Validates `deployment`; `now` stamps the spec.
+    public func validate(_ deployment: FunctionDeployment, now: Date = Date()) throws(SwiftletError) -> Validated {
+        try FunctionName.validate(deployment.service)
+        let namespace = try FunctionName.resolveNamespace(deployment.namespace)
+        if deployment.runtime == nil, let image = deployment.image, !image.isEmpty {
+            throw SwiftletError(
+                .unsupported,
+                "image functions ('\(image.prefix(100))') are not supported by this Swiftlet yet; deploy a code function with \"runtime\" (\(Runtime.validNames)) and \"code\""
+            )
+        }
+        let runtime = try Runtime.parse(deployment.runtime)
+        let code = try decodeCode(deployment.code)
+
+        let envVars = deployment.envVars ?? [:]
+        try checkMap(envVars, what: "envVars")
+        for key in envVars.keys where !Self.isValidEnvName(key) {
+            throw SwiftletError(.invalidInput, "invalid environment variable name '\(key.prefix(60))': use letters, digits and '_', not starting with a digit")
+        }
+        if let timeout = envVars["exec_timeout"] {
+            _ = try ResourceQuantity.duration(timeout)
+        }
+        try checkMap(deployment.labels ?? [:], what: "labels")
+        try checkMap(deployment.annotations ?? [:], what: "annotations")
+        for resources in [deployment.limits, deployment.requests].compactMap({ $0 }) {
+            if let memory = resources.memory { _ = try ResourceQuantity.memoryBytes(memory) }
+            if let cpu = resources.cpu { _ = try ResourceQuantity.cpus(cpu) }
+        }
+        let secrets = deployment.secrets ?? []
+        for secret in secrets {
+            do { try FunctionName.validate(secret) } catch {
+                throw SwiftletError(.invalidInput, "invalid secret name '\(secret.prefix(60))': \(error.message)")
+            }
+        }
+        guard secrets.isEmpty else {
+            throw SwiftletError(.unsupported, "secrets are not supported by this Swiftlet yet; remove \"secrets\" from the deployment")
+        }
+        var labels = deployment.labels ?? [:]
+        labels.removeValue(forKey: "faas_function")
+        return Validated(
+            spec: FunctionSpec(
+                name: deployment.service, namespace: namespace, runtime: runtime, codeDigest: "",
+                envVars: envVars, labels: labels, annotations: deployment.annotations ?? [:], secrets: secrets,
+                constraints: deployment.constraints ?? [], envProcess: deployment.envProcess,
+                limits: deployment.limits, requests: deployment.requests, createdAt: now, updatedAt: now
+            ),
+            code: code
+        )
+    }
+
+    private func decodeCode(_ base64: String?) throws(SwiftletError) -> Data {
+        guard let base64, !base64.isEmpty else {
+            throw SwiftletError(.invalidInput, "no code given: set \"code\" to the base64 of a handler file or of a .tar.gz bundle")
+        }
+        // base64 grows 4/3: refuse before decoding anything huge.
+        guard base64.utf8.count <= (limits.maxCodeBytes / 3 + 1) * 4 + 4 else {
+            throw SwiftletError(.tooLarge, "the code is larger than \(limits.maxCodeBytes) bytes; make the bundle smaller")
+        }
+        guard let data = Data(base64Encoded: base64, options: [.ignoreUnknownCharacters]), !data.isEmpty,
+            Self.isStrictBase64(base64)
+        else {
+            throw SwiftletError(.invalidInput, "\"code\" is not valid base64: encode the handler file or bundle with `base64 -w0`")
+        }
+        guard data.count <= limits.maxCodeBytes else {
+            throw SwiftletError(.tooLarge, "the code is \(data.count) bytes; the limit is \(limits.maxCodeBytes) bytes")
+        }
+        return data
+    }
+
+    private func checkMap(_ map: [String: String], what: String) throws(SwiftletError) {
+        guard map.count <= limits.maxEntries else {
+            throw SwiftletError(.invalidInput, "too many \(what): \(map.count); at most \(limits.maxEntries) are allowed")
+        }
+        for (key, value) in map {
+            guard !key.isEmpty, key.utf8.count <= limits.maxValueBytes, value.utf8.count <= limits.maxValueBytes else {
+                throw SwiftletError(.invalidInput, "\(what) entry '\(key.prefix(60))' is empty or longer than \(limits.maxValueBytes) bytes")
+            }
+            guard !key.utf8.contains(0), !value.utf8.contains(0) else {
+                throw SwiftletError(.invalidInput, "\(what) entry '\(key.prefix(60))' contains a NUL byte")
+            }
+        }
+    }
+
+    /// Whether `name` is a valid POSIX environment variable name.
+    public static func isValidEnvName(_ name: String) -> Bool {
+        guard let first = name.utf8.first, !(first >= 0x30 && first <= 0x39) else { return false }
+        return name.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+    }
+
+    /// Base64 alphabet, padding and whitespace only.
+    static func isStrictBase64(_ text: String) -> Bool {
+        text.utf8.allSatisfy {
+            ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39)
+                || $0 == 0x2B || $0 == 0x2F || $0 == 0x3D || $0 == 0x0A || $0 == 0x0D || $0 == 0x20
+        }
+    }
+}

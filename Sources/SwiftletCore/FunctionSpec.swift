@@ -1,0 +1,92 @@
+import Foundation
+
+/// A validated, stored code function: what the scheduler and providers work from.
+public struct FunctionSpec: Codable, Sendable, Equatable {
+    /// The function's name.
+    public var name: String
+    /// Its namespace.
+    public var namespace: String
+    /// The language runtime.
+    public var runtime: Runtime
+    /// The sha256 (hex) of the code as deployed.
+    public var codeDigest: String
+    /// Environment variables for the function's process.
+    public var envVars: [String: String]
+    /// Labels as given (without `faas_function`).
+    public var labels: [String: String]
+    /// Annotations.
+    public var annotations: [String: String]
+    /// Secret names (stored; mounting arrives with secrets support).
+    public var secrets: [String]
+    /// Constraints (stored).
+    public var constraints: [String]
+    /// `fprocess` (stored).
+    public var envProcess: String?
+    /// Limits as given.
+    public var limits: FunctionResources?
+    /// Requests as given.
+    public var requests: FunctionResources?
+    /// When the function was first deployed.
+    public var createdAt: Date
+    /// When it was last deployed or updated.
+    public var updatedAt: Date
+
+    /// Creates a spec.
+    public init(
+        name: String, namespace: String = FunctionName.defaultNamespace, runtime: Runtime, codeDigest: String,
+        envVars: [String: String] = [:], labels: [String: String] = [:], annotations: [String: String] = [:],
+        secrets: [String] = [], constraints: [String] = [], envProcess: String? = nil,
+        limits: FunctionResources? = nil, requests: FunctionResources? = nil,
+        createdAt: Date = Date(), updatedAt: Date = Date()
+    ) {
+        self.name = name
+        self.namespace = namespace
+        self.runtime = runtime
+        self.codeDigest = codeDigest
+        self.envVars = envVars
+        self.labels = labels
+        self.annotations = annotations
+        self.secrets = secrets
+        self.constraints = constraints
+        self.envProcess = envProcess
+        self.limits = limits
+        self.requests = requests
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The default exec timeout when `exec_timeout` is not set.
+    public static let defaultExecTimeout: Duration = .seconds(60)
+
+    /// The memory limit in bytes (`limits.memory`), or nil for the platform default.
+    public var memoryLimitBytes: Int64? { limits?.memory.flatMap { try? ResourceQuantity.memoryBytes($0) } }
+    /// The CPU limit (`limits.cpu`), or nil for no limit.
+    public var cpuLimit: Double? { limits?.cpu.flatMap { try? ResourceQuantity.cpus($0) } }
+    /// The exec timeout from the `exec_timeout` environment variable, default 60 s.
+    public var execTimeout: Duration {
+        envVars["exec_timeout"].flatMap { try? ResourceQuantity.duration($0) }.flatMap { $0 > .zero ? $0 : nil }
+            ?? Self.defaultExecTimeout
+    }
+
+    /// The status the API reports for this function.
+    public func status(invocationCount: Double, replicas: Int, availableReplicas: Int) -> FunctionStatus {
+        var allLabels = labels
+        allLabels["faas_function"] = name
+        return FunctionStatus(
+            name: name, image: "swiftlet/\(runtime.rawValue)", namespace: namespace, envProcess: envProcess,
+            envVars: envVars.isEmpty ? nil : envVars, constraints: constraints.isEmpty ? nil : constraints,
+            secrets: secrets.isEmpty ? nil : secrets, labels: allLabels, annotations: annotations.isEmpty ? nil : annotations,
+            limits: limits, requests: requests, readOnlyRootFilesystem: true, invocationCount: invocationCount,
+            replicas: replicas, availableReplicas: availableReplicas, createdAt: RFC3339.format(createdAt),
+            runtime: runtime.rawValue, codeDigest: codeDigest
+        )
+    }
+}
+
+/// RFC 3339 timestamps as the OpenFaaS API writes them.
+public enum RFC3339 {
+    /// Formats a date in UTC with seconds precision, like `2026-11-24T08:00:00Z`.
+    public static func format(_ date: Date) -> String {
+        date.formatted(.iso8601)
+    }
+}

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+import SwiftletCore
+import SwiftletProviders
+import SwiftletScheduler
+import SwiftletStore
+
+/// Builds the gateway application the binary and the tests run.
+///
+/// ```swift
+/// let app = buildApplication(configuration: config, store: store, scheduler: scheduler, provider: provider, logger: logger)
+/// try await ServiceGroup(services: [scheduler, app], …).run()
+/// ```
+public func buildApplication(
+    configuration: GatewayConfiguration, store: any FunctionStore, scheduler: Scheduler, provider: any Provider,
+    validator: DeploymentValidator = DeploymentValidator(), logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = Router(context: SwiftletRequestContext.self)
+    if let credentials = configuration.credentials {
+        router.add(middleware: BasicAuthMiddleware(credentials: credentials))
+    }
+    router.add(middleware: FunctionProxy(scheduler: scheduler, store: store, maxBodyBytes: configuration.maxBodyBytes))
+    SystemController(version: configuration.version).addRoutes(to: router)
+    FunctionsController(store: store, scheduler: scheduler, provider: provider, validator: validator).addRoutes(to: router)
+    return Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.bindAddress, port: configuration.port), serverName: "swiftlet"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+        logger: logger
+    )
+}

@@ -1,0 +1,67 @@
+import HTTPTypes
+import NIOCore
+import SwiftletCore
+import SwiftletSandbox
+
+/// An instance in a runc sandbox, reached at 127.0.0.1:8080 inside its network namespace
+/// through a keep-alive connection pool.
+public final class NativeInstance: FunctionInstance {
+    public let id: String
+    let sandbox: SandboxInstance
+    let pool: ConnectionPool
+
+    init(sandbox: SandboxInstance, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16) {
+        self.id = sandbox.id
+        self.sandbox = sandbox
+        let namespaceFD = sandbox.namespaceFD
+        self.pool = ConnectionPool(group: group) {
+            try await dialer.connect(namespaceFD: namespaceFD, port: port)
+        }
+    }
+
+    public var hasExited: Bool { sandbox.hasExited }
+
+    public func waitUntilReady(timeout: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        var delay: Duration = .milliseconds(2)
+        var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1:8080", path: "/_/health")
+        health.headerFields[.userAgent] = "swiftlet-readiness"
+        while clock.now < deadline {
+            if sandbox.hasExited { throw exitedError() }
+            do {
+                let response = try await pool.send(ProxyRequest(head: health, body: ByteBuffer()), timeout: .seconds(2))
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                if response.head.status == .ok { return }
+            } catch {
+                // Not listening yet: try again shortly.
+            }
+            try await Task.sleep(for: delay)
+            delay = min(delay * 2, .milliseconds(50))
+        }
+        if sandbox.hasExited { throw exitedError() }
+        throw SwiftletError(.unavailable, "instance \(id) did not become ready within \(timeout); its last output: \(lastOutput)")
+    }
+
+    public func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse {
+        try await pool.send(request, timeout: .nanoseconds(timeout.nanoseconds))
+    }
+
+    public func waitForExit() async {
+        await sandbox.waitForExit()
+    }
+
+    public func stop() async {
+        pool.close()
+        await sandbox.stop()
+    }
+
+    private var lastOutput: String {
+        let lines = sandbox.recentOutput.suffix(5)
+        return lines.isEmpty ? "(nothing)" : lines.joined(separator: " | ")
+    }
+
+    private func exitedError() -> SwiftletError {
+        SwiftletError(.badGateway, "instance \(id) exited before it was ready; its last output: \(lastOutput)")
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SwiftletCore
+import SwiftletRunners
+import SwiftletSandbox
+
+/// The provider that runs every instance in a hardened runc sandbox on this machine.
+public final class NativeProvider: Provider {
+    /// Settings of the native provider.
+    public struct Configuration: Sendable {
+        /// The data directory (code is unpacked under `code/`).
+        public var dataDirectory: String
+        /// The OCI runtime binary.
+        public var runtimePath: String
+        /// Memory per instance when a function sets no `limits.memory`.
+        public var defaultMemoryBytes: Int64
+        /// Processes and threads per instance.
+        public var pidsLimit: Int64
+        /// Size of each instance's `/tmp`.
+        public var tmpSizeBytes: Int64
+        /// Where the runners live (defaults to the ones shipped with the binary).
+        public var runnersDirectory: String
+        /// The base of the run directories (`/run/swiftlet`).
+        public var runBase: String
+
+        /// Creates a configuration.
+        public init(
+            dataDirectory: String, runtimePath: String = "/usr/bin/runc", defaultMemoryBytes: Int64 = 256 * 1024 * 1024,
+            pidsLimit: Int64 = 256, tmpSizeBytes: Int64 = 64 * 1024 * 1024, runnersDirectory: String = SwiftletRunners.directory,
+            runBase: String = "/run/swiftlet"
+        ) {
+            self.dataDirectory = dataDirectory
+            self.runtimePath = runtimePath
+            self.defaultMemoryBytes = defaultMemoryBytes
+            self.pidsLimit = pidsLimit
+            self.tmpSizeBytes = tmpSizeBytes
+            self.runnersDirectory = runnersDirectory
+            self.runBase = runBase
+        }
+    }
+
+    /// The port runners listen on inside the sandbox.
+    public static let runnerPort: UInt16 = 8080
+
+    private let configuration: Configuration
+    private let host: SandboxHost
+    private let dialer: NetnsDialer
+    private let group: any EventLoopGroup
+    private let codeSource: any CodeSource
+    private let sink: any InstanceLogSink
+    private let logger: Logger
+    private let bundle = CodeBundle()
+
+    /// Creates the provider; call ``start()`` before starting instances.
+    public init(
+        configuration: Configuration, codeSource: any CodeSource, sink: any InstanceLogSink,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
+    ) throws {
+        self.configuration = configuration
+        self.host = SandboxHost(dataDirectory: configuration.dataDirectory, runtimePath: configuration.runtimePath, runBase: configuration.runBase)
+        self.dialer = try NetnsDialer()
+        self.group = group
+        self.codeSource = codeSource
+        self.sink = sink
+        self.logger = logger
+    }
+
+    private var codeDirectory: String { configuration.dataDirectory + "/code" }
+
+    public func start() async throws {
+        try await host.runtime.checkAvailable()
+        try host.prepare()
+        try FileManager.default.createDirectory(atPath: codeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try await removeStale()
+    }
+
+    /// Removes containers, bundles and cgroups left by an earlier run (also after `kill -9`).
+    public func removeStale() async throws {
+        let stale = try await host.runtime.list()
+        for id in stale {
+            logger.info("removing sandbox left by an earlier run", metadata: ["swiftlet.instance": "\(id)"])
+            try await host.runtime.delete(id: id)
+        }
+        let fm = FileManager.default
+        for entry in (try? fm.contentsOfDirectory(atPath: host.bundles)) ?? [] {
+            try? fm.removeItem(atPath: host.bundles + "/" + entry)
+        }
+        // Empty cgroup directories of instances runc no longer knows.
+        for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            let parent = "/sys/fs/cgroup/" + controller + host.cgroupParent
+            for entry in (try? fm.contentsOfDirectory(atPath: parent)) ?? [] {
+                var isDir: ObjCBool = false
+                if fm.fileExists(atPath: parent + "/" + entry, isDirectory: &isDir), isDir.boolValue {
+                    rmdir(parent + "/" + entry)
+                }
+            }
+        }
+        // Unpacked code nobody references is cheap to recreate; drop staging leftovers.
+        for entry in (try? fm.contentsOfDirectory(atPath: codeDirectory)) ?? [] where entry.contains(".staging-") {
+            try? fm.removeItem(atPath: codeDirectory + "/" + entry)
+        }
+    }
+
+    public func validate(_ spec: FunctionSpec, code: Data) throws {
+        try bundle.validate(code, runtime: spec.runtime)
+    }
+
+    public func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
+        let codePath = try await unpackedCode(for: spec)
+        let id = "\(spec.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
+        let sandboxSpec = SandboxSpec(
+            id: id,
+            args: runnerCommand(spec.runtime),
+            env: environment(for: spec, instanceID: id),
+            readOnlyBinds: [(codePath, "/home/app/function"), (configuration.runnersDirectory, "/opt/swiftlet/runner")],
+            memoryLimitBytes: spec.memoryLimitBytes ?? configuration.defaultMemoryBytes,
+            cpuLimit: spec.cpuLimit,
+            pidsLimit: configuration.pidsLimit,
+            tmpSizeBytes: configuration.tmpSizeBytes
+        )
+        var instanceLogger = logger
+        instanceLogger[metadataKey: "swiftlet.function"] = "\(spec.name)"
+        let sandbox = try await SandboxInstance.start(
+            spec: sandboxSpec, host: host, dialer: dialer, group: group, functionName: spec.name, sink: sink, logger: instanceLogger
+        )
+        return NativeInstance(sandbox: sandbox, dialer: dialer, group: group, port: Self.runnerPort)
+    }
+
+    public func shutdown() async {
+        try? await removeStale()
+        // The per-host cgroup parents are empty now: remove them too.
+        let fm = FileManager.default
+        for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
+            let parent = "/sys/fs/cgroup/" + controller + host.cgroupParent
+            if rmdir(parent) == 0 {
+                rmdir((parent as NSString).deletingLastPathComponent)
+            }
+        }
+        await dialer.shutdown()
+    }
+
+    private func unpackedCode(for spec: FunctionSpec) async throws -> String {
+        let path = codeDirectory + "/" + spec.codeDigest + "-" + spec.runtime.rawValue
+        if FileManager.default.fileExists(atPath: path) { return path }
+        guard let code = try await codeSource.code(digest: spec.codeDigest) else {
+            throw SwiftletError(.internal, "the code of '\(spec.name)' (\(spec.codeDigest.prefix(12))) is missing from the store; deploy the function again")
+        }
+        try bundle.unpack(code, runtime: spec.runtime, into: path)
+        return path
+    }
+
+    private func runnerCommand(_ runtime: Runtime) -> [String] {
+        switch runtime {
+        case .python3: ["/usr/bin/python3", "-u", "-B", "/opt/swiftlet/runner/python3/runner.py"]
+        case .node: ["/usr/bin/node", "/opt/swiftlet/runner/node/runner.js"]
+        }
+    }
+
+    private func environment(for spec: FunctionSpec, instanceID: String) -> [String] {
+        var env: [String: String] = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": "/home/app",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "TMPDIR": "/tmp",
+        ]
+        for (key, value) in spec.envVars { env[key] = value }
+        // Platform variables win over the function's own.
+        env["SWIFTLET_FUNCTION_DIR"] = "/home/app/function"
+        env["SWIFTLET_RUNNER_PORT"] = String(Self.runnerPort)
+        env["SWIFTLET_FUNCTION_NAME"] = spec.name
+        env["HOSTNAME"] = instanceID
+        return env.map { "\($0.key)=\($0.value)" }.sorted()
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import SwiftletCore
+
+/// Runs function instances. The gateway and scheduler speak only to this protocol; the native
+/// provider (runc sandboxes) is the real implementation, others (Docker) come later.
+public protocol Provider: Sendable {
+    /// Prepares the host and removes whatever a previous run of this provider left behind.
+    func start() async throws
+    /// Checks that `code` can run as `spec` (bundle layout, handler file) without starting anything.
+    func validate(_ spec: FunctionSpec, code: Data) throws
+    /// Starts one instance of `spec`; it is ready when ``FunctionInstance/waitUntilReady(timeout:)`` returns.
+    func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance
+    /// Removes everything the provider still runs.
+    func shutdown() async
+}
+
+/// One running instance of a function.
+public protocol FunctionInstance: AnyObject, Sendable {
+    /// A unique id, like `hello-3f9a1c2e`.
+    var id: String { get }
+    /// Whether the instance's process has exited.
+    var hasExited: Bool { get }
+    /// Waits until the instance answers `GET /_/health` with 200; throws if it exits or times out.
+    func waitUntilReady(timeout: Duration) async throws
+    /// Sends a request; throws ``ProxyError`` when the instance fails or times out.
+    func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse
+    /// Waits until the instance's process exits.
+    func waitForExit() async
+    /// Stops the instance and removes everything it used.
+    func stop() async
+}
+
+extension Duration {
+    /// This duration in nanoseconds, saturating.
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : ns &+ attoseconds / 1_000_000_000
+    }
+}

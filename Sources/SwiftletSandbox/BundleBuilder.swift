@@ -1,0 +1,87 @@
+import Foundation
+
+/// Builds the OCI runtime config of one instance: read-only rootfs of host binds, no
+/// capabilities, no new privileges, seccomp, Docker's masked and read-only `/proc` paths,
+/// cgroup limits, and new pid, ipc, uts, mount and network namespaces.
+public struct BundleBuilder: Sendable {
+    /// The host layout.
+    public let host: SandboxHost
+
+    /// Creates a builder for `host`.
+    public init(host: SandboxHost) {
+        self.host = host
+    }
+
+    /// The config for `spec`.
+    public func config(for spec: SandboxSpec) -> OCISpec {
+        let uid = SandboxHost.functionUID
+        var mounts: [OCISpec.Mount] = [
+            OCISpec.Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
+            OCISpec.Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
+            OCISpec.Mount(
+                destination: "/dev/pts", type: "devpts", source: "devpts",
+                options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]
+            ),
+            OCISpec.Mount(destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]),
+            OCISpec.Mount(destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"]),
+            OCISpec.Mount(destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"]),
+            OCISpec.Mount(
+                destination: "/tmp", type: "tmpfs", source: "tmpfs",
+                options: ["nosuid", "nodev", "mode=1777", "size=\(spec.tmpSizeBytes)"]
+            ),
+            .readOnlyBind("/usr", at: "/usr"),
+        ]
+        mounts += host.hostSystemDirectories.map { .readOnlyBind($0, at: $0) }
+        mounts.append(.readOnlyBind(host.etc, at: "/etc"))
+        for name in SandboxHost.etcDirectoryBinds where FileManager.default.fileExists(atPath: "/etc/" + name) {
+            mounts.append(.readOnlyBind("/etc/" + name, at: "/etc/" + name))
+        }
+        mounts += spec.readOnlyBinds.map { .readOnlyBind($0.source, at: $0.destination) }
+
+        var resources = OCISpec.Resources(
+            devices: [OCISpec.DeviceRule(allow: false, access: "rwm")],
+            memory: OCISpec.Memory(limit: spec.memoryLimitBytes, swap: spec.memoryLimitBytes),
+            cpu: nil,
+            pids: OCISpec.Pids(limit: spec.pidsLimit)
+        )
+        if let cpus = spec.cpuLimit {
+            let period: UInt64 = 100_000
+            resources.cpu = OCISpec.CPU(quota: Int64((cpus * Double(period)).rounded()), period: period, shares: nil)
+        }
+        return OCISpec(
+            process: OCISpec.Process(
+                user: OCISpec.User(uid: uid, gid: uid, additionalGids: nil),
+                args: spec.args,
+                env: spec.env,
+                cwd: spec.cwd,
+                capabilities: .none,
+                rlimits: [OCISpec.Rlimit(type: "RLIMIT_NOFILE", hard: spec.maxOpenFiles, soft: spec.maxOpenFiles)],
+                oomScoreAdj: 500
+            ),
+            root: OCISpec.Root(path: host.rootfs, readonly: true),
+            hostname: spec.id,
+            mounts: mounts,
+            linux: OCISpec.Linux(
+                namespaces: ["pid", "ipc", "uts", "mount", "network"].map { OCISpec.Namespace(type: $0, path: nil) },
+                resources: resources,
+                cgroupsPath: host.cgroupParent + "/" + spec.id,
+                maskedPaths: [
+                    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                    "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+                ],
+                readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+                seccomp: SeccompProfile.profile
+            )
+        )
+    }
+
+    /// Writes `config.json` for `spec` into a new bundle directory and returns its path.
+    public func writeBundle(for spec: SandboxSpec) throws -> String {
+        let directory = host.bundles + "/" + spec.id
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        try encoder.encode(config(for: spec)).write(to: URL(fileURLWithPath: directory + "/config.json"))
+        return directory
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import SwiftletCore
+
+/// Runs a host command to completion without blocking a Swift concurrency thread.
+enum CommandRunner {
+    /// The outcome of a command.
+    struct Output: Sendable {
+        var status: Int32
+        var stdout: Data
+        var stderr: Data
+        var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
+    /// Runs `executable` with `arguments`. When `stdout`/`stderr` handles are given, the child
+    /// writes there and the corresponding output is empty.
+    static func run(
+        _ executable: String, _ arguments: [String], stdout: FileHandle? = nil, stderr: FileHandle? = nil
+    ) async throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        let outPipe = stdout == nil ? Pipe() : nil
+        let errPipe = stderr == nil ? Pipe() : nil
+        process.standardOutput = stdout ?? outPipe
+        process.standardError = stderr ?? errPipe
+        return try await withCheckedThrowingContinuation { continuation in
+            // Read pipes on their own threads so a chatty child never blocks on a full pipe.
+            let collected = CollectedOutput()
+            let group = DispatchGroup()
+            for (pipe, isOut) in [(outPipe, true), (errPipe, false)] {
+                guard let pipe else { continue }
+                group.enter()
+                DispatchQueue.global().async {
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    collected.set(data, stdout: isOut)
+                    group.leave()
+                }
+            }
+            process.terminationHandler = { process in
+                group.notify(queue: .global()) {
+                    let (out, err) = collected.get()
+                    continuation.resume(returning: Output(status: process.terminationStatus, stdout: out, stderr: err))
+                }
+            }
+            do {
+                try process.run()
+            } catch {
+                outPipe?.fileHandleForWriting.closeFile()
+                errPipe?.fileHandleForWriting.closeFile()
+                process.terminationHandler = nil
+                continuation.resume(throwing: SwiftletError(.internal, "cannot run \(executable): \(error.localizedDescription); is it installed?", cause: error))
+                return
+            }
+            outPipe?.fileHandleForWriting.closeFile()
+            errPipe?.fileHandleForWriting.closeFile()
+        }
+    }
+}
+
+private final class CollectedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    func set(_ data: Data, stdout: Bool) {
+        lock.withLock {
+            if stdout { out = data } else { err = data }
+        }
+    }
+
+    func get() -> (Data, Data) { lock.withLock { (out, err) } }
+}

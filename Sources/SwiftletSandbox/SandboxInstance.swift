@@ -1,0 +1,164 @@
+import CSwiftletLinux
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SwiftletCore
+
+/// One running sandbox: a runc container with its own network namespace, its output captured
+/// line by line, and its exit observed (both output pipes reach end of file when its pid
+/// namespace is gone).
+public final class SandboxInstance: Sendable {
+    /// The container id.
+    public let id: String
+    /// The host pid of the container's first process.
+    public let pid: Int32
+    /// An open descriptor of the instance's network namespace.
+    public let namespaceFD: CInt
+    private let host: SandboxHost
+    private let state: NIOLockedValueBox<State>
+    private let logger: Logger
+
+    private struct State {
+        var openStreams = 2
+        var exitWaiters: [CheckedContinuation<Void, Never>] = []
+        var recent: [String] = []
+        var stopped = false
+    }
+
+    private init(id: String, pid: Int32, namespaceFD: CInt, host: SandboxHost, logger: Logger) {
+        self.id = id
+        self.pid = pid
+        self.namespaceFD = namespaceFD
+        self.host = host
+        self.logger = logger
+        self.state = NIOLockedValueBox(State())
+    }
+
+    /// Whether the instance's process has exited.
+    public var hasExited: Bool { state.withLockedValue { $0.openStreams == 0 } }
+
+    /// The last lines the instance wrote (at most 20), for error messages.
+    public var recentOutput: [String] { state.withLockedValue { $0.recent } }
+
+    /// Creates and starts a sandbox for `spec`. On failure nothing is left behind.
+    public static func start(
+        spec: SandboxSpec, host: SandboxHost, dialer: NetnsDialer, group: any EventLoopGroup,
+        functionName: String, sink: any InstanceLogSink, logger: Logger
+    ) async throws -> SandboxInstance {
+        let builder = BundleBuilder(host: host)
+        let bundle: String
+        do {
+            bundle = try builder.writeBundle(for: spec)
+        } catch {
+            throw SwiftletError(.internal, "cannot write the sandbox bundle for \(spec.id): \(error.localizedDescription)", cause: error)
+        }
+        var fds: [CInt] = []
+        var created = false
+        do {
+            let (outRead, outWrite) = try makePipe()
+            fds += [outRead, outWrite]
+            let (errRead, errWrite) = try makePipe()
+            fds += [errRead, errWrite]
+            let pidFile = bundle + "/pid"
+            try await host.runtime.create(
+                id: spec.id, bundle: bundle, pidFile: pidFile,
+                stdout: FileHandle(fileDescriptor: outWrite, closeOnDealloc: false),
+                stderr: FileHandle(fileDescriptor: errWrite, closeOnDealloc: false)
+            )
+            created = true
+            close(outWrite)
+            close(errWrite)
+            fds.removeAll { $0 == outWrite || $0 == errWrite }
+
+            guard let pidText = try? String(contentsOfFile: pidFile, encoding: .utf8),
+                let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines))
+            else {
+                throw SwiftletError(.internal, "runc wrote no pid for \(spec.id)")
+            }
+            let nsFD = open("/proc/\(pid)/ns/net", O_RDONLY | O_CLOEXEC)
+            guard nsFD >= 0 else {
+                throw SwiftletError(.internal, "cannot open the network namespace of \(spec.id) (errno \(errno))")
+            }
+            let instance = SandboxInstance(id: spec.id, pid: pid, namespaceFD: nsFD, host: host, logger: logger)
+            do {
+                try await dialer.loopbackUp(namespaceFD: nsFD)
+                for (fd, stream) in [(outRead, LogStream.stdout), (errRead, LogStream.stderr)] {
+                    fds.removeAll { $0 == fd }
+                    try await PipeLineReader.start(
+                        fd: fd, stream: stream, group: group,
+                        onLine: { [weak instance] stream, text in
+                            instance?.remember(text)
+                            sink.line(function: functionName, instance: spec.id, stream: stream, text: text)
+                        },
+                        onEnd: { [weak instance] in instance?.streamEnded() }
+                    )
+                }
+                try await host.runtime.start(id: spec.id)
+            } catch {
+                await instance.stop()
+                throw error
+            }
+            return instance
+        } catch {
+            for fd in fds { close(fd) }
+            if created { try? await host.runtime.delete(id: spec.id) }
+            try? FileManager.default.removeItem(atPath: bundle)
+            if let error = error as? SwiftletError { throw error }
+            throw SwiftletError(.internal, "cannot start sandbox \(spec.id): \(error)", cause: error)
+        }
+    }
+
+    /// Waits until the instance's process has exited.
+    public func waitForExit() async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLockedValue { state -> Bool in
+                if state.openStreams == 0 { return true }
+                state.exitWaiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Kills the container, removes it, its cgroups and its bundle. Safe to call twice.
+    public func stop() async {
+        let first = state.withLockedValue { state -> Bool in
+            defer { state.stopped = true }
+            return !state.stopped
+        }
+        guard first else { return }
+        do {
+            try await host.runtime.delete(id: id)
+        } catch {
+            logger.error("cannot remove sandbox", metadata: ["swiftlet.instance": "\(id)", "error": "\(error)"])
+        }
+        close(namespaceFD)
+        try? FileManager.default.removeItem(atPath: host.bundles + "/" + id)
+    }
+
+    private func remember(_ line: String) {
+        state.withLockedValue { state in
+            state.recent.append(String(line.prefix(500)))
+            if state.recent.count > 20 { state.recent.removeFirst(state.recent.count - 20) }
+        }
+    }
+
+    private func streamEnded() {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.openStreams -= 1
+            guard state.openStreams == 0 else { return [] }
+            defer { state.exitWaiters = [] }
+            return state.exitWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    private static func makePipe() throws -> (read: CInt, write: CInt) {
+        var fds: [CInt] = [0, 0]
+        guard cswiftlet_pipe_cloexec(&fds) == 0 else {
+            throw SwiftletError(.internal, "cannot create a pipe (errno \(errno)); the host may be out of file descriptors")
+        }
+        return (fds[0], fds[1])
+    }
+}

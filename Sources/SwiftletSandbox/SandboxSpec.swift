@@ -1,0 +1,41 @@
+/// What one sandboxed instance runs and with which limits.
+public struct SandboxSpec: Sendable {
+    /// The container id (unique within the runtime's state directory).
+    public var id: String
+    /// The process and its arguments.
+    public var args: [String]
+    /// The environment, as `KEY=value`.
+    public var env: [String]
+    /// The working directory inside the sandbox.
+    public var cwd: String
+    /// Host directories bound read-only: (host path, path inside).
+    public var readOnlyBinds: [(source: String, destination: String)]
+    /// The memory limit in bytes.
+    public var memoryLimitBytes: Int64
+    /// The CPU limit in CPUs, or nil for none.
+    public var cpuLimit: Double?
+    /// The most processes and threads.
+    public var pidsLimit: Int64
+    /// The size of the writable `/tmp`.
+    public var tmpSizeBytes: Int64
+    /// The most open files.
+    public var maxOpenFiles: UInt64
+
+    /// Creates a spec with defaults that suit a small function.
+    public init(
+        id: String, args: [String], env: [String], cwd: String = "/home/app/function",
+        readOnlyBinds: [(source: String, destination: String)] = [], memoryLimitBytes: Int64 = 256 * 1024 * 1024,
+        cpuLimit: Double? = nil, pidsLimit: Int64 = 256, tmpSizeBytes: Int64 = 64 * 1024 * 1024, maxOpenFiles: UInt64 = 4096
+    ) {
+        self.id = id
+        self.args = args
+        self.env = env
+        self.cwd = cwd
+        self.readOnlyBinds = readOnlyBinds
+        self.memoryLimitBytes = memoryLimitBytes
+        self.cpuLimit = cpuLimit
+        self.pidsLimit = pidsLimit
+        self.tmpSizeBytes = tmpSizeBytes
+        self.maxOpenFiles = maxOpenFiles
+    }
+}

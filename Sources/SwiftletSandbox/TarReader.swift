@@ -1,0 +1,160 @@
+import SwiftletCore
+
+/// Reads the entries of a tar archive (ustar, GNU long names, pax `path`/`linkpath`/`size`) from
+/// memory. It only parses; deciding what is safe to write is ``CodeBundle``'s job.
+struct TarReader {
+    /// One entry of the archive.
+    struct Entry {
+        enum Kind: Equatable {
+            case file, directory, symlink, hardlink, other(UInt8)
+        }
+        var path: String
+        var kind: Kind
+        var mode: Int
+        var linkTarget: String
+        /// The contents of a regular file.
+        var contents: ArraySlice<UInt8>
+    }
+
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// The next entry, or nil at the end of the archive.
+    mutating func next() throws(SwiftletError) -> Entry? {
+        var longName: String?
+        var longLink: String?
+        var paxSize: Int?
+        while true {
+            guard offset + 512 <= bytes.count else {
+                if offset >= bytes.count { return nil }
+                throw Self.corrupt("the archive ends in the middle of a header")
+            }
+            let header = bytes[offset..<offset + 512]
+            if header.allSatisfy({ $0 == 0 }) { return nil }
+            try Self.verifyChecksum(header)
+            let type = header[header.startIndex + 156]
+            var size = try Self.number(header, at: 124, length: 12)
+            if let paxSize { size = paxSize }
+            let dataStart = offset + 512
+            guard size >= 0, dataStart + size <= bytes.count else {
+                throw Self.corrupt("an entry claims \(size) bytes but the archive is shorter")
+            }
+            let data = bytes[dataStart..<dataStart + size]
+            offset = dataStart + (size + 511) / 512 * 512
+
+            switch type {
+            case UInt8(ascii: "L"):
+                longName = Self.string(data)
+                continue
+            case UInt8(ascii: "K"):
+                longLink = Self.string(data)
+                continue
+            case UInt8(ascii: "x"):
+                let records = try Self.paxRecords(data)
+                longName = records["path"] ?? longName
+                longLink = records["linkpath"] ?? longLink
+                if let s = records["size"] {
+                    guard let n = Int(s), n >= 0 else { throw Self.corrupt("a pax header has an invalid size") }
+                    paxSize = n
+                }
+                continue
+            case UInt8(ascii: "g"):
+                continue
+            default:
+                break
+            }
+
+            var path = longName ?? Self.field(header, at: 0, length: 100)
+            if longName == nil, header[header.startIndex + 257..<header.startIndex + 262].elementsEqual("ustar".utf8) {
+                let prefix = Self.field(header, at: 345, length: 155)
+                if !prefix.isEmpty { path = prefix + "/" + path }
+            }
+            let kind: Entry.Kind
+            switch type {
+            case 0, UInt8(ascii: "0"), UInt8(ascii: "7"): kind = .file
+            case UInt8(ascii: "5"): kind = .directory
+            case UInt8(ascii: "2"): kind = .symlink
+            case UInt8(ascii: "1"): kind = .hardlink
+            default: kind = .other(type)
+            }
+            return Entry(
+                path: path, kind: kind, mode: try Self.number(header, at: 100, length: 8),
+                linkTarget: longLink ?? Self.field(header, at: 157, length: 100),
+                contents: kind == .file ? data : []
+            )
+        }
+    }
+
+    private static func corrupt(_ what: String) -> SwiftletError {
+        SwiftletError(.invalidInput, "the code bundle is not a valid tar archive (\(what)); create it with `tar -czf bundle.tar.gz -C DIR .`")
+    }
+
+    private static func field(_ header: ArraySlice<UInt8>, at offset: Int, length: Int) -> String {
+        let start = header.startIndex + offset
+        let slice = header[start..<start + length]
+        let end = slice.firstIndex(of: 0) ?? slice.endIndex
+        return String(decoding: slice[start..<end], as: UTF8.self)
+    }
+
+    private static func string(_ data: ArraySlice<UInt8>) -> String {
+        let end = data.firstIndex(of: 0) ?? data.endIndex
+        return String(decoding: data[data.startIndex..<end], as: UTF8.self)
+    }
+
+    private static func number(_ header: ArraySlice<UInt8>, at offset: Int, length: Int) throws(SwiftletError) -> Int {
+        let start = header.startIndex + offset
+        let slice = header[start..<start + length]
+        if let first = slice.first, first & 0x80 != 0 {
+            // GNU base-256: big-endian binary after the marker bit.
+            var value = Int(first & 0x7F)
+            for byte in slice.dropFirst() {
+                guard value < (Int.max >> 8) else { throw corrupt("a numeric field overflows") }
+                value = value << 8 | Int(byte)
+            }
+            return value
+        }
+        var value = 0
+        var seenDigit = false
+        for byte in slice {
+            if byte == 0 || byte == UInt8(ascii: " ") {
+                if seenDigit { break } else { continue }
+            }
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "7") else { throw corrupt("a numeric field is not octal") }
+            guard value < (Int.max >> 3) else { throw corrupt("a numeric field overflows") }
+            value = value * 8 + Int(byte - UInt8(ascii: "0"))
+            seenDigit = true
+        }
+        return value
+    }
+
+    private static func verifyChecksum(_ header: ArraySlice<UInt8>) throws(SwiftletError) {
+        let stored = try number(header, at: 148, length: 8)
+        var sum = 0
+        for (i, byte) in header.enumerated() {
+            sum += (148..<156).contains(i) ? 32 : Int(byte)
+        }
+        guard sum == stored else { throw corrupt("a header checksum does not match") }
+    }
+
+    private static func paxRecords(_ data: ArraySlice<UInt8>) throws(SwiftletError) -> [String: String] {
+        var records: [String: String] = [:]
+        var rest = data
+        while !rest.isEmpty {
+            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
+                let length = Int(String(decoding: rest[rest.startIndex..<space], as: UTF8.self)),
+                length > 0, length <= rest.count
+            else { throw corrupt("a pax header record is malformed") }
+            let record = rest[rest.index(after: space)..<rest.startIndex + length - 1]
+            if let eq = record.firstIndex(of: UInt8(ascii: "=")) {
+                records[String(decoding: record[record.startIndex..<eq], as: UTF8.self)] =
+                    String(decoding: record[record.index(after: eq)...], as: UTF8.self)
+            }
+            rest = rest[(rest.startIndex + length)...]
+        }
+        return records
+    }
+}

@@ -1,0 +1,116 @@
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+import SwiftletCore
+import SwiftletProviders
+
+/// Keeps every deployed function's instances running and hands out instances to calls.
+///
+/// A `Service`: its `run()` owns the task group in which instances start, are watched and are
+/// stopped; on graceful shutdown it stops every instance it started.
+public final class Scheduler: Service, Sendable {
+    /// Scheduler settings.
+    public struct Configuration: Sendable {
+        /// How long an instance may take to answer its first health check.
+        public var readinessTimeout: Duration
+        /// How long a call waits for a ready instance before 503.
+        public var acquireTimeout: Duration
+
+        /// Creates a configuration.
+        public init(readinessTimeout: Duration = .seconds(30), acquireTimeout: Duration = .seconds(30)) {
+            self.readinessTimeout = readinessTimeout
+            self.acquireTimeout = acquireTimeout
+        }
+    }
+
+    private let provider: any Provider
+    private let configuration: Configuration
+    private let logger: Logger
+    private let pools = NIOLockedValueBox<[String: FunctionPool]>([:])
+    private let work: AsyncStream<@Sendable () async -> Void>
+    private let workContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
+
+    /// Creates a scheduler over `provider`.
+    public init(provider: any Provider, configuration: Configuration = Configuration(), logger: Logger) {
+        self.provider = provider
+        self.configuration = configuration
+        self.logger = logger
+        (work, workContinuation) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                for await job in self.work {
+                    group.addTask { await job() }
+                }
+            } onGracefulShutdown: {
+                self.workContinuation.finish()
+            }
+            // Shutting down: stop every instance this scheduler started, then cancel what
+            // still waits (timers, starts in progress, which stop their instance themselves).
+            await self.removeAll()
+            group.cancelAll()
+        }
+        logger.info("scheduler stopped; all instances removed")
+    }
+
+    private func removeAll() async {
+        let all = pools.withLockedValue { pools in
+            defer { pools = [:] }
+            return Array(pools.values)
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for pool in all {
+                group.addTask { await pool.remove() }
+            }
+        }
+    }
+
+    private func submit(_ job: @escaping @Sendable () async -> Void) {
+        workContinuation.yield(job)
+    }
+
+    /// Starts serving `spec` (a new function, or one restored at start-up).
+    public func deploy(_ spec: FunctionSpec) async {
+        let pool = FunctionPool(
+            spec: spec, provider: provider, configuration: configuration, logger: logger,
+            submit: { [weak self] job in self?.submit(job) }
+        )
+        let previous = pools.withLockedValue { pools in
+            defer { pools[spec.name] = pool }
+            return pools[spec.name]
+        }
+        if let previous { await previous.remove() }
+        await pool.reconcile()
+    }
+
+    /// Rolls `spec`'s function to its new version.
+    public func update(_ spec: FunctionSpec) async {
+        guard let pool = pools.withLockedValue({ $0[spec.name] }) else {
+            await deploy(spec)
+            return
+        }
+        await pool.update(spec)
+    }
+
+    /// Stops serving the function `name` and removes its instances.
+    public func remove(_ name: String) async {
+        let pool = pools.withLockedValue { $0.removeValue(forKey: name) }
+        await pool?.remove()
+    }
+
+    /// A lease on a ready instance of `name`, waiting for one to start if needed.
+    public func acquire(_ name: String) async throws -> InstanceLease {
+        guard let pool = pools.withLockedValue({ $0[name] }) else {
+            throw SwiftletError(.notFound, "function '\(name)' not found; deploy it first (`swiftlet deploy \(name) …`)")
+        }
+        return try await pool.acquire(timeout: configuration.acquireTimeout)
+    }
+
+    /// Desired and ready instances and calls served, for the function status.
+    public func status(_ name: String) async -> (replicas: Int, available: Int, invocations: Int) {
+        guard let pool = pools.withLockedValue({ $0[name] }) else { return (0, 0, 0) }
+        return (await pool.replicas, await pool.availableReplicas, await pool.invocationCount)
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import SwiftletCore
+
+/// A ``FunctionStore`` in memory, for unit tests.
+public actor MemoryStore: FunctionStore {
+    private var functions: [String: FunctionSpec] = [:]
+    private var blobs: [String: Data] = [:]
+
+    /// Creates an empty store.
+    public init() {}
+
+    public func insertFunction(_ spec: FunctionSpec, code: Data) throws {
+        guard functions[spec.name] == nil else {
+            throw SwiftletError(.conflict, "function '\(spec.name)' already exists; update it with PUT or remove it first")
+        }
+        functions[spec.name] = spec
+        blobs[spec.codeDigest] = code
+    }
+
+    @discardableResult
+    public func updateFunction(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec {
+        guard let old = functions[spec.name] else {
+            throw SwiftletError(.notFound, "function '\(spec.name)' not found; deploy it first")
+        }
+        var updated = spec
+        updated.createdAt = old.createdAt
+        functions[spec.name] = updated
+        blobs[spec.codeDigest] = code
+        collect()
+        return updated
+    }
+
+    public func deleteFunction(named name: String) -> FunctionSpec? {
+        let removed = functions.removeValue(forKey: name)
+        collect()
+        return removed
+    }
+
+    public func function(named name: String) -> FunctionSpec? { functions[name] }
+
+    public func allFunctions() -> [FunctionSpec] { functions.values.sorted { $0.name < $1.name } }
+
+    public func code(digest: String) -> Data? { blobs[digest] }
+
+    private func collect() {
+        let used = Set(functions.values.map(\.codeDigest))
+        blobs = blobs.filter { used.contains($0.key) }
+    }
+}
