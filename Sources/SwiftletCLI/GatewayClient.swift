@@ -9,6 +9,14 @@ struct GatewayClient {
     let baseURL: String
     let credentials: (user: String, password: String)?
 
+    /// The CLI's HTTP client: a refused connection fails at once instead of being retried.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// A gateway answer.
     struct Answer {
         var status: Int
@@ -33,7 +41,7 @@ struct GatewayClient {
             request.body = .bytes(body)
         }
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+            let response = try await Self.http.execute(request, timeout: timeout)
             let collected = try await response.body.collect(upTo: limit)
             return Answer(status: Int(response.status.code), headers: response.headers, body: collected)
         } catch let error as HTTPClientError where error == .connectTimeout || error == .remoteConnectionClosed {
@@ -45,7 +53,8 @@ struct GatewayClient {
         } catch let error as SwiftletError {
             throw error
         } catch {
-            throw SwiftletError(.unavailable, "cannot reach the gateway at \(baseURL) (\(error)); is `swiftlet up` running?")
+            let reason = "\(error)".contains("Connection refused") ? "connection refused" : "\(error)"
+            throw SwiftletError(.unavailable, "cannot reach the gateway at \(baseURL) (\(reason)); is `swiftlet up` running?")
         }
     }
 

@@ -2,7 +2,7 @@ import Foundation
 
 /// Builds the OCI runtime config of one instance: read-only rootfs of host binds, no
 /// capabilities, no new privileges, seccomp, Docker's masked and read-only `/proc` paths,
-/// cgroup limits, and new pid, ipc, uts, mount and network namespaces.
+/// cgroup limits, and new pid, ipc, uts, mount, network and cgroup namespaces.
 public struct BundleBuilder: Sendable {
     /// The host layout.
     public let host: SandboxHost
@@ -62,7 +62,7 @@ public struct BundleBuilder: Sendable {
             hostname: spec.id,
             mounts: mounts,
             linux: OCISpec.Linux(
-                namespaces: ["pid", "ipc", "uts", "mount", "network"].map { OCISpec.Namespace(type: $0, path: nil) },
+                namespaces: ["pid", "ipc", "uts", "mount", "network", "cgroup"].map { OCISpec.Namespace(type: $0, path: nil) },
                 resources: resources,
                 cgroupsPath: host.cgroupParent + "/" + spec.id,
                 maskedPaths: [

@@ -54,6 +54,8 @@ public struct SandboxHost: Sendable {
             for dir in ["usr", "etc", "proc", "dev", "sys", "tmp", "home/app/function", "opt/swiftlet/runner", "var/tmp", "run"] {
                 try fm.createDirectory(atPath: rootfs + "/" + dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             }
+            // runc keeps the mode of a tmpfs mount point: /tmp must be world-writable and sticky.
+            try fm.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: rootfs + "/tmp")
             // Merged /usr on Debian: /bin, /lib… are symlinks into /usr. Mirror the host.
             for top in ["bin", "sbin", "lib", "lib32", "lib64", "libx32"] {
                 let hostPath = "/" + top

@@ -129,6 +129,8 @@ public final class SandboxInstance: Sendable {
         }
         guard first else { return }
         do {
+            // Killing first makes `delete` return at once instead of polling for the exit.
+            try? await host.runtime.kill(id: id, signal: "KILL")
             try await host.runtime.delete(id: id)
         } catch {
             logger.error("cannot remove sandbox", metadata: ["swiftlet.instance": "\(id)", "error": "\(error)"])

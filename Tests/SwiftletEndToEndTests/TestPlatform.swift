@@ -1,0 +1,219 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import SwiftletCore
+import SwiftletGateway
+import SwiftletProviders
+import SwiftletSandbox
+import SwiftletScheduler
+import SwiftletStore
+import Testing
+
+/// A whole Swiftlet (SQLite store, native provider with real runc, scheduler, gateway on a free
+/// loopback port) built with the same code the binary runs, for end-to-end tests.
+final class TestPlatform: Sendable {
+    let dataDirectory: String
+    let port: Int
+    let credentials: BasicCredentials
+    let logs: RecordingLogSink
+    let store: SQLiteStore
+    let provider: NativeProvider
+    private let group: ServiceGroup
+    private let runTask: Task<Void, any Error>
+
+    var baseURL: String { "http://127.0.0.1:\(port)" }
+    var host: SandboxHost { SandboxHost(dataDirectory: dataDirectory) }
+
+    private init(
+        dataDirectory: String, port: Int, credentials: BasicCredentials, logs: RecordingLogSink, store: SQLiteStore,
+        provider: NativeProvider, group: ServiceGroup, runTask: Task<Void, any Error>
+    ) {
+        self.dataDirectory = dataDirectory
+        self.port = port
+        self.credentials = credentials
+        self.logs = logs
+        self.store = store
+        self.provider = provider
+        self.group = group
+        self.runTask = runTask
+    }
+
+    /// Starts a platform on `dataDirectory` (a new temporary one when nil).
+    static func start(dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true) async throws -> TestPlatform {
+        try Requirements.check()
+        let directory = dataDirectory ?? Self.makeTemporaryDirectory()
+        var logger = Logger(label: "swiftlet-test")
+        logger.logLevel = .warning
+        let logs = RecordingLogSink()
+        let store = try SQLiteStore(path: directory + "/swiftlet.db", logger: logger)
+        let provider = try NativeProvider(configuration: .init(dataDirectory: directory), codeSource: store, sink: logs, logger: logger)
+        try await provider.start()
+        let scheduler = Scheduler(provider: provider, configuration: .init(readinessTimeout: .seconds(20), acquireTimeout: .seconds(20)), logger: logger)
+        for spec in try await store.allFunctions() {
+            await scheduler.deploy(spec)
+        }
+        let credentials = BasicCredentials(user: "admin", password: "test-\(UInt32.random(in: 0...UInt32.max))")
+        let portBox = PortBox()
+        let app = buildApplication(
+            configuration: GatewayConfiguration(bindAddress: "127.0.0.1", port: 0, credentials: auth ? credentials : nil, maxBodyBytes: maxBodyBytes),
+            store: store, scheduler: scheduler, provider: provider, logger: logger,
+            onServerRunning: { port in portBox.set(port) }
+        )
+        let group = ServiceGroup(configuration: .init(services: [.init(service: scheduler), .init(service: app)], logger: logger))
+        let runTask = Task { try await group.run() }
+        let port = try await portBox.wait()
+        return TestPlatform(
+            dataDirectory: directory, port: port, credentials: credentials, logs: logs, store: store, provider: provider,
+            group: group, runTask: runTask
+        )
+    }
+
+    /// Stops gracefully (removing every sandbox) without deleting the data directory.
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await runTask.value
+        await provider.shutdown()
+    }
+
+    /// Runs `body` with a fresh platform and always stops it and removes its data directory.
+    static func with<T>(maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, _ body: (TestPlatform) async throws -> T) async throws -> T {
+        let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth)
+        do {
+            let result = try await body(platform)
+            await platform.stop()
+            platform.removeDataDirectory()
+            return result
+        } catch {
+            await platform.stop()
+            platform.removeDataDirectory()
+            throw error
+        }
+    }
+
+    func removeDataDirectory() {
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+
+    static func makeTemporaryDirectory() -> String {
+        let path = NSTemporaryDirectory() + "swiftlet-test-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    // MARK: - HTTP
+
+    struct Answer: Sendable {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: ByteBuffer
+        var text: String { String(buffer: body) }
+        func json() throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+        }
+    }
+
+    /// Sends a request to the gateway; `auth` adds the admin credentials.
+    func request(
+        _ method: HTTPMethod, _ path: String, body: ByteBuffer? = nil, headers: [(String, String)] = [], auth: Bool = false,
+        timeout: TimeAmount = .seconds(60)
+    ) async throws -> Answer {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if auth {
+            let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
+            request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
+        }
+        if let body { request.body = .bytes(body) }
+        let response = try await HTTPClient.shared.execute(request, timeout: timeout)
+        let collected = try await response.body.collect(upTo: 64 * 1024 * 1024)
+        return Answer(status: Int(response.status.code), headers: response.headers, body: collected)
+    }
+
+    /// Deploys (POST) a code function; returns the answer.
+    @discardableResult
+    func deploy(_ name: String, runtime: String, code: Data, extra: [String: Any] = [:], method: HTTPMethod = .POST) async throws -> Answer {
+        var object: [String: Any] = ["service": name, "runtime": runtime, "code": code.base64EncodedString()]
+        for (key, value) in extra { object[key] = value }
+        let json = try JSONSerialization.data(withJSONObject: object)
+        return try await request(method, "/system/functions", body: ByteBuffer(bytes: json), headers: [("Content-Type", "application/json")], auth: true)
+    }
+
+    /// Deploys and expects 202 (or 200 for PUT).
+    func deployOK(_ name: String, runtime: String, source: String, extra: [String: Any] = [:]) async throws {
+        let answer = try await deploy(name, runtime: runtime, code: Data(source.utf8), extra: extra)
+        #expect(answer.status == 202, "deploy of \(name) answered \(answer.status): \(answer.text)")
+    }
+
+    /// Calls a function.
+    func call(_ name: String, path: String = "", method: HTTPMethod = .GET, body: ByteBuffer? = nil, headers: [(String, String)] = [], timeout: TimeAmount = .seconds(60)) async throws -> Answer {
+        try await request(method, "/function/\(name)\(path)", body: body, headers: headers, timeout: timeout)
+    }
+
+    /// The ids of the runc containers of this platform.
+    func containers() async throws -> [String] {
+        try await host.runtime.list()
+    }
+}
+
+/// Collects every line instances print.
+final class RecordingLogSink: InstanceLogSink {
+    private let lines = NIOLockedValueBox<[String]>([])
+
+    func line(function: String, instance: String, stream: LogStream, text: String) {
+        lines.withLockedValue { $0.append("\(function) \(stream.rawValue): \(text)") }
+    }
+
+    var all: [String] { lines.withLockedValue { $0 } }
+}
+
+private final class PortBox: Sendable {
+    private let state = NIOLockedValueBox<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func set(_ port: Int) {
+        let waiters = state.withLockedValue { state in
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    func wait() async throws -> Int {
+        await withCheckedContinuation { continuation in
+            let port = state.withLockedValue { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let port { continuation.resume(returning: port) }
+        }
+    }
+}
+
+/// What the end-to-end tests need from the host; the test script installs it.
+enum Requirements {
+    static func check() throws {
+        guard getuid() == 0 else {
+            throw SwiftletError(.internal, "end-to-end tests need root (they create runc sandboxes); run scripts/test.sh as root")
+        }
+        for tool in ["/usr/bin/runc", "/usr/bin/python3", "/usr/bin/node"] where !FileManager.default.isExecutableFile(atPath: tool) {
+            throw SwiftletError(.internal, "end-to-end tests need \(tool); scripts/test.sh installs it with apt-get")
+        }
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(15), _ condition: () async throws -> Bool) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
