@@ -151,6 +151,10 @@ let package = Package(
             dependencies: [
                 "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

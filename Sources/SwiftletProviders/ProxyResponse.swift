@@ -23,6 +23,12 @@ public struct ProxyResponse: Sendable {
     public var head: HTTPResponse
     /// The body; consume it to the end or drop it (dropping closes the connection).
     public var body: ProxyResponseBody
+
+    /// Creates a response.
+    public init(head: HTTPResponse, body: ProxyResponseBody) {
+        self.head = head
+        self.body = body
+    }
 }
 
 /// The streamed body of a ``ProxyResponse``. The connection waits for each chunk to be taken,
@@ -38,6 +44,20 @@ public final class ProxyResponseBody: AsyncSequence, Sendable {
     init(channel: AsyncThrowingChannel<ByteBuffer, any Error>, abandoned: NIOLockedValueBox<Bool>) {
         self.channel = channel
         self.abandoned = abandoned
+    }
+
+    /// A body that yields `chunks` and ends; for providers that hold the whole answer, and tests.
+    public static func chunks(_ chunks: [ByteBuffer]) -> ProxyResponseBody {
+        let channel = AsyncThrowingChannel<ByteBuffer, any Error>()
+        let abandoned = NIOLockedValueBox(false)
+        Task {
+            for chunk in chunks {
+                await channel.send(chunk)
+                if abandoned.withLockedValue({ $0 }) { return }
+            }
+            channel.finish()
+        }
+        return ProxyResponseBody(channel: channel, abandoned: abandoned)
     }
 
     public func makeAsyncIterator() -> AsyncIterator { channel.makeAsyncIterator() }

@@ -90,6 +90,9 @@ public struct CodeBundle: Sendable {
         } catch {
             throw SwiftletError(.invalidInput, "the code looks gzip-compressed but cannot be decompressed; send a .tar.gz bundle or a plain handler file")
         }
+        guard tar.readableBytes >= 512 else {
+            throw SwiftletError(.invalidInput, "the code looks gzip-compressed but cannot be decompressed into a tar archive; send a .tar.gz bundle or a plain handler file")
+        }
         var reader = TarReader(bytes: Array(tar.readableBytesView))
         var result: [TarReader.Entry] = []
         var total = 0

@@ -1,0 +1,97 @@
+import Foundation
+import HTTPTypes
+import NIOConcurrencyHelpers
+import NIOCore
+import SwiftletCore
+import SwiftletProviders
+
+/// A provider whose instances live in memory and answer with their id and the function's
+/// version label. It isolates the scheduler's and gateway's logic from runc.
+final class FakeProvider: Provider {
+    struct State {
+        var started: [String] = []
+        var stopped: [String] = []
+        var failStarts = 0
+        var startDelay: Duration = .zero
+    }
+    let state = NIOLockedValueBox(State())
+
+    func start() async throws {}
+    func validate(_ spec: FunctionSpec, code: Data) throws {}
+    func shutdown() async {}
+
+    func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
+        let (fail, delay) = state.withLockedValue { state -> (Bool, Duration) in
+            if state.failStarts > 0 {
+                state.failStarts -= 1
+                return (true, state.startDelay)
+            }
+            return (false, state.startDelay)
+        }
+        if delay > .zero { try await Task.sleep(for: delay) }
+        if fail { throw SwiftletError(.internal, "fake start failure") }
+        let instance = FakeInstance(id: "\(spec.name)-\(UUID().uuidString.prefix(8))", version: spec.labels["version"] ?? "", provider: self)
+        state.withLockedValue { $0.started.append(instance.id) }
+        return instance
+    }
+
+    var started: [String] { state.withLockedValue { $0.started } }
+    var stopped: [String] { state.withLockedValue { $0.stopped } }
+}
+
+final class FakeInstance: FunctionInstance {
+    let id: String
+    let version: String
+    private let provider: FakeProvider
+    private let exited = NIOLockedValueBox<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    init(id: String, version: String, provider: FakeProvider) {
+        self.id = id
+        self.version = version
+        self.provider = provider
+    }
+
+    var hasExited: Bool { exited.withLockedValue { $0.done } }
+
+    func waitUntilReady(timeout: Duration) async throws {}
+
+    func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse {
+        if hasExited { throw ProxyError.connectionFailed("gone") }
+        if request.head.path?.hasPrefix("/crash") == true {
+            crash()
+            throw ProxyError.connectionFailed("crashed")
+        }
+        if request.head.path?.hasPrefix("/slow") == true {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        var head = HTTPResponse(status: .ok)
+        head.headerFields[.contentType] = "text/plain"
+        head.headerFields[HTTPField.Name("X-Instance")!] = id
+        return ProxyResponse(head: head, body: .chunks([ByteBuffer(string: version.isEmpty ? "ok" : version)]))
+    }
+
+    func waitForExit() async {
+        await withCheckedContinuation { continuation in
+            let done = exited.withLockedValue { state -> Bool in
+                if state.done { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    func crash() {
+        let waiters = exited.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.done = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func stop() async {
+        provider.state.withLockedValue { $0.stopped.append(id) }
+        crash()
+    }
+}
