@@ -42,7 +42,7 @@ for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || { echo "error: swiftlet up exited:" >&2; cat "$log" >&2; exit 1; }
     sleep 0.1
 done
-head -2 "$log"
+grep -E "^(Swiftlet|data:)" "$log" || true
 
 echo "==> deploy the examples"
 "$bin" deploy hello-python --runtime python3 --code examples/hello-python --data-dir "$data"

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import SwiftletCore
+import SwiftletGateway
 
 /// A small client of the gateway's HTTP API, for the CLI.
 struct GatewayClient {
@@ -32,6 +33,7 @@ struct GatewayClient {
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        request.headers.add(name: "User-Agent", value: "swiftlet-cli/\(SwiftletVersion.current)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if auth, let credentials {
             let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()

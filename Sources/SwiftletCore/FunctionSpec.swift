@@ -62,6 +62,10 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var memoryLimitBytes: Int64? { limits?.memory.flatMap { try? ResourceQuantity.memoryBytes($0) } }
     /// The CPU limit (`limits.cpu`), or nil for no limit.
     public var cpuLimit: Double? { limits?.cpu.flatMap { try? ResourceQuantity.cpus($0) } }
+    /// The memory request in bytes (`requests.memory`), or nil.
+    public var memoryRequestBytes: Int64? { requests?.memory.flatMap { try? ResourceQuantity.memoryBytes($0) } }
+    /// The CPU request (`requests.cpu`), or nil.
+    public var cpuRequest: Double? { requests?.cpu.flatMap { try? ResourceQuantity.cpus($0) } }
     /// The exec timeout from the `exec_timeout` environment variable, default 60 s.
     public var execTimeout: Duration {
         envVars["exec_timeout"].flatMap { try? ResourceQuantity.duration($0) }.flatMap { $0 > .zero ? $0 : nil }

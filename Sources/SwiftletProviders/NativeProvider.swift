@@ -117,6 +117,8 @@ public final class NativeProvider: Provider {
             readOnlyBinds: [(codePath, "/home/app/function"), (configuration.runnersDirectory, "/opt/swiftlet/runner")],
             memoryLimitBytes: spec.memoryLimitBytes ?? configuration.defaultMemoryBytes,
             cpuLimit: spec.cpuLimit,
+            cpuRequest: spec.cpuRequest,
+            memoryRequestBytes: spec.memoryRequestBytes,
             pidsLimit: configuration.pidsLimit,
             tmpSizeBytes: configuration.tmpSizeBytes
         )

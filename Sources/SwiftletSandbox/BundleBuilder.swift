@@ -40,13 +40,21 @@ public struct BundleBuilder: Sendable {
 
         var resources = OCISpec.Resources(
             devices: [OCISpec.DeviceRule(allow: false, access: "rwm")],
-            memory: OCISpec.Memory(limit: spec.memoryLimitBytes, swap: spec.memoryLimitBytes),
+            memory: OCISpec.Memory(
+                limit: spec.memoryLimitBytes, swap: spec.memoryLimitBytes,
+                reservation: spec.memoryRequestBytes.map { min($0, spec.memoryLimitBytes) }
+            ),
             cpu: nil,
             pids: OCISpec.Pids(limit: spec.pidsLimit)
         )
-        if let cpus = spec.cpuLimit {
+        if spec.cpuLimit != nil || spec.cpuRequest != nil {
             let period: UInt64 = 100_000
-            resources.cpu = OCISpec.CPU(quota: Int64((cpus * Double(period)).rounded()), period: period, shares: nil)
+            resources.cpu = OCISpec.CPU(
+                quota: spec.cpuLimit.map { Int64(($0 * Double(period)).rounded()) },
+                period: spec.cpuLimit == nil ? nil : period,
+                // Like Kubernetes: 1 CPU requested = 1024 shares, at least 2.
+                shares: spec.cpuRequest.map { max(2, UInt64(($0 * 1024).rounded())) }
+            )
         }
         return OCISpec(
             process: OCISpec.Process(

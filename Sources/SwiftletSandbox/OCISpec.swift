@@ -98,6 +98,7 @@ public struct OCISpec: Codable, Sendable {
     public struct Memory: Codable, Sendable {
         public var limit: Int64
         public var swap: Int64
+        public var reservation: Int64?
     }
 
     /// CPU bandwidth.

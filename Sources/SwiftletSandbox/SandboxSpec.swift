@@ -14,6 +14,10 @@ public struct SandboxSpec: Sendable {
     public var memoryLimitBytes: Int64
     /// The CPU limit in CPUs, or nil for none.
     public var cpuLimit: Double?
+    /// The CPU request in CPUs (a relative weight under contention), or nil.
+    public var cpuRequest: Double?
+    /// The memory request in bytes (a soft limit the kernel reclaims towards), or nil.
+    public var memoryRequestBytes: Int64?
     /// The most processes and threads.
     public var pidsLimit: Int64
     /// The size of the writable `/tmp`.
@@ -25,7 +29,7 @@ public struct SandboxSpec: Sendable {
     public init(
         id: String, args: [String], env: [String], cwd: String = "/home/app/function",
         readOnlyBinds: [(source: String, destination: String)] = [], memoryLimitBytes: Int64 = 256 * 1024 * 1024,
-        cpuLimit: Double? = nil, pidsLimit: Int64 = 256, tmpSizeBytes: Int64 = 64 * 1024 * 1024, maxOpenFiles: UInt64 = 4096
+        cpuLimit: Double? = nil, cpuRequest: Double? = nil, memoryRequestBytes: Int64? = nil, pidsLimit: Int64 = 256, tmpSizeBytes: Int64 = 64 * 1024 * 1024, maxOpenFiles: UInt64 = 4096
     ) {
         self.id = id
         self.args = args
@@ -34,6 +38,8 @@ public struct SandboxSpec: Sendable {
         self.readOnlyBinds = readOnlyBinds
         self.memoryLimitBytes = memoryLimitBytes
         self.cpuLimit = cpuLimit
+        self.cpuRequest = cpuRequest
+        self.memoryRequestBytes = memoryRequestBytes
         self.pidsLimit = pidsLimit
         self.tmpSizeBytes = tmpSizeBytes
         self.maxOpenFiles = maxOpenFiles

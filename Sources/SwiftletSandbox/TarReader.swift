@@ -40,7 +40,8 @@ struct TarReader {
             var size = try Self.number(header, at: 124, length: 12)
             if let paxSize { size = paxSize }
             let dataStart = offset + 512
-            guard size >= 0, dataStart + size <= bytes.count else {
+            // Compared by subtraction: a hostile size near Int.max must not overflow.
+            guard size >= 0, size <= bytes.count - dataStart else {
                 throw Self.corrupt("an entry claims \(size) bytes but the archive is shorter")
             }
             let data = bytes[dataStart..<dataStart + size]
@@ -146,7 +147,9 @@ struct TarReader {
         while !rest.isEmpty {
             guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
                 let length = Int(String(decoding: rest[rest.startIndex..<space], as: UTF8.self)),
-                length > 0, length <= rest.count
+                // "<length> <key>=<value>\n": the length covers at least the digits, the space and the newline.
+                length > rest.distance(from: rest.startIndex, to: space) + 1, length <= rest.count,
+                rest[rest.startIndex + length - 1] == UInt8(ascii: "\n")
             else { throw corrupt("a pax header record is malformed") }
             let record = rest[rest.index(after: space)..<rest.startIndex + length - 1]
             if let eq = record.firstIndex(of: UInt8(ascii: "=")) {
