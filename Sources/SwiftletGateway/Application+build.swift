@@ -20,7 +20,7 @@ public func buildApplication(
     if let credentials = configuration.credentials {
         router.add(middleware: BasicAuthMiddleware(credentials: credentials))
     }
-    router.add(middleware: FunctionProxy(scheduler: scheduler, store: store, maxBodyBytes: configuration.maxBodyBytes))
+    router.add(middleware: FunctionProxy(scheduler: scheduler, maxBodyBytes: configuration.maxBodyBytes))
     SystemController(version: configuration.version).addRoutes(to: router)
     FunctionsController(store: store, scheduler: scheduler, provider: provider, validator: validator).addRoutes(to: router)
     return Application(

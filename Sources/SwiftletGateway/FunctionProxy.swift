@@ -6,14 +6,12 @@ import NIOCore
 import SwiftletCore
 import SwiftletProviders
 import SwiftletScheduler
-import SwiftletStore
 
 /// Serves `/function/{name}[.{namespace}][/path…]` for any method: holds the call until an
 /// instance is ready, forwards it with `X-Call-Id` and `X-Forwarded-*`, and streams the answer
 /// back with `X-Call-Id` and `X-Start-Time`.
 struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
     let scheduler: Scheduler
-    let store: any FunctionStore
     let maxBodyBytes: Int
 
     static var prefix: String { "/function/" }
@@ -52,7 +50,7 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
         }
 
         let lease = try await scheduler.acquire(functionName)
-        let timeout = (try? await store.function(named: functionName))??.execTimeout ?? FunctionSpec.defaultExecTimeout
+        let timeout = lease.timeout
 
         var head = HTTPRequest(method: request.method, scheme: nil, authority: "127.0.0.1:8080", path: subPath + (request.uri.query.map { "?" + $0 } ?? ""))
         for field in request.headers where !ProxyHeaders.hopByHop.contains(field.name) {

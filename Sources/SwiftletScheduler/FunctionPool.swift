@@ -6,7 +6,11 @@ import SwiftletProviders
 /// ready instance with the fewest calls in flight, replaces instances that exit (with back-off),
 /// and rolls to a new spec by starting new instances before draining the old ones.
 actor FunctionPool {
-    private(set) var spec: FunctionSpec
+    private(set) var spec: FunctionSpec {
+        didSet { execTimeout = spec.execTimeout }
+    }
+    /// The spec's exec timeout, parsed once.
+    private var execTimeout: Duration
     private var generation = 0
     private var entries: [Entry] = []
     private var waiters: [Waiter] = []
@@ -43,6 +47,7 @@ actor FunctionPool {
         submit: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void
     ) {
         self.spec = spec
+        self.execTimeout = spec.execTimeout
         self.provider = provider
         self.configuration = configuration
         self.submit = submit
@@ -215,7 +220,7 @@ actor FunctionPool {
         entry.inflight += 1
         invocationCount += 1
         let instance = entry.instance
-        return InstanceLease(instance: instance) { [self] failed in
+        return InstanceLease(instance: instance, timeout: execTimeout) { [self] failed in
             self.submit { await self.leaseEnded(instance, failed: failed) }
         }
     }

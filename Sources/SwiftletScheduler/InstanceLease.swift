@@ -6,11 +6,14 @@ import SwiftletProviders
 public final class InstanceLease: Sendable {
     /// The instance to call.
     public let instance: any FunctionInstance
+    /// The function's exec timeout when the lease was taken.
+    public let timeout: Duration
     private let onEnd: @Sendable (_ failed: Bool) -> Void
     private let ended = NIOLockedValueBox(false)
 
-    init(instance: any FunctionInstance, onEnd: @escaping @Sendable (_ failed: Bool) -> Void) {
+    init(instance: any FunctionInstance, timeout: Duration, onEnd: @escaping @Sendable (_ failed: Bool) -> Void) {
         self.instance = instance
+        self.timeout = timeout
         self.onEnd = onEnd
     }
 
