@@ -126,9 +126,13 @@ public struct DeploymentValidator: Sendable {
         return name.utf8.allSatisfy { ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
     }
 
-    /// Base64 alphabet, padding and whitespace only.
+    /// Base64 alphabet and whitespace, with padding only at the end.
     static func isStrictBase64(_ text: String) -> Bool {
-        text.utf8.allSatisfy {
+        let significant = text.utf8.filter { $0 != 0x0A && $0 != 0x0D && $0 != 0x20 }
+        if let firstPad = significant.firstIndex(of: 0x3D) {
+            guard significant[firstPad...].allSatisfy({ $0 == 0x3D }), significant.count - firstPad <= 2 else { return false }
+        }
+        return text.utf8.allSatisfy {
             ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39)
                 || $0 == 0x2B || $0 == 0x2F || $0 == 0x3D || $0 == 0x0A || $0 == 0x0D || $0 == 0x20
         }

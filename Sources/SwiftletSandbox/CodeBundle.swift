@@ -96,7 +96,7 @@ public struct CodeBundle: Sendable {
         var reader = TarReader(bytes: Array(tar.readableBytesView))
         var result: [TarReader.Entry] = []
         var total = 0
-        var seen = Set<String>()
+        var tree = PathTree()
         while var entry = try reader.next() {
             guard result.count < limits.maxEntries else {
                 throw SwiftletError(.tooLarge, "the code bundle has more than \(limits.maxEntries) entries")
@@ -119,24 +119,83 @@ public struct CodeBundle: Sendable {
             case .other:
                 throw SwiftletError(.invalidInput, "the code bundle holds '\(path.prefix(100))', which is not a file, directory or symlink (devices and FIFOs are refused)")
             }
-            // A later entry must not write through an earlier symlink.
-            var parent = (path as NSString).deletingLastPathComponent
-            while !parent.isEmpty {
-                if let earlier = result.first(where: { $0.path == parent }), earlier.kind == .symlink {
-                    throw SwiftletError(.invalidInput, "the code bundle writes '\(path.prefix(100))' through the symlink '\(parent.prefix(100))'; this is refused")
-                }
-                parent = (parent as NSString).deletingLastPathComponent
-            }
-            guard seen.insert(path).inserted || entry.kind == .directory else {
-                throw SwiftletError(.invalidInput, "the code bundle holds '\(path.prefix(100))' twice")
-            }
+            // A later entry must not write through an earlier symlink, under a file, or over an earlier entry.
+            try tree.insert(path, kind: entry.kind)
             result.append(entry)
+        }
+        for entry in result where entry.kind == .symlink && tree.climbsThroughSymlink(entry.linkTarget, from: entry.path) {
+            throw SwiftletError(.invalidInput, "the code bundle holds a symlink '\(entry.path.prefix(100))' that climbs with '..' through another symlink ('\(entry.linkTarget.prefix(100))'); this is refused")
         }
         let handler = runtime.handlerFile
         guard result.contains(where: { $0.path == handler && $0.kind == .file }) else {
             throw SwiftletError(.invalidInput, "the code bundle has no \(handler) at its root; a \(runtime.rawValue) function needs \(handler) next to its other files")
         }
         return result
+    }
+
+    /// The paths of a bundle as a tree of components, so that checking every parent of a path costs
+    /// one lookup per component (a hostile bundle may hold 10,000 paths thousands of levels deep).
+    /// (Not `NSString.deletingLastPathComponent`: on Linux it traps on one-character paths.)
+    struct PathTree {
+        private struct Key: Hashable {
+            var parent: Int
+            var name: Substring
+        }
+        private var children: [Key: Int] = [:]
+        /// The kind of each node; parents never given explicitly are directories. Node 0 is the root.
+        private var kinds: [TarReader.Entry.Kind] = [.directory]
+
+        /// Records `path` (normalized, not empty), refusing a path below a symlink or a file, and a
+        /// path given twice (except a directory given again as a directory).
+        mutating func insert(_ path: String, kind: TarReader.Entry.Kind) throws(SwiftletError) {
+            let parts = path.split(separator: "/")
+            var node = 0
+            for (i, part) in parts.enumerated() {
+                let key = Key(parent: node, name: part)
+                let isLast = i == parts.count - 1
+                guard let existing = children[key] else {
+                    kinds.append(isLast ? kind : .directory)
+                    node = kinds.count - 1
+                    children[key] = node
+                    continue
+                }
+                node = existing
+                if isLast {
+                    guard kinds[node] == .directory, kind == .directory else {
+                        throw SwiftletError(.invalidInput, "the code bundle holds '\(path.prefix(100))' twice")
+                    }
+                } else if kinds[node] == .symlink {
+                    let parent = parts[...i].joined(separator: "/")
+                    throw SwiftletError(.invalidInput, "the code bundle writes '\(path.prefix(100))' through the symlink '\(parent.prefix(100))'; this is refused")
+                } else if kinds[node] != .directory {
+                    let parent = parts[...i].joined(separator: "/")
+                    throw SwiftletError(.invalidInput, "the code bundle writes '\(path.prefix(100))' below the file '\(parent.prefix(100))'; this is refused")
+                }
+            }
+        }
+
+        /// Whether `target`, followed from the symlink at `path`, uses `..` after passing through another
+        /// symlink. Each link is checked lexically, but the kernel resolves the inner link first and `..`
+        /// then climbs from wherever it points: with `a/l -> ..`, `x -> a/l/..` leaves the bundle.
+        func climbsThroughSymlink(_ target: String, from path: String) -> Bool {
+            // The nodes from the root to the link's directory; nil below a path the bundle does not hold.
+            var stack: [Int?] = [0]
+            for part in path.split(separator: "/").dropLast() {
+                stack.append(stack.last!.flatMap { children[Key(parent: $0, name: part)] })
+            }
+            var throughSymlink = false
+            for part in target.split(separator: "/") where part != "." {
+                if part == ".." {
+                    guard !throughSymlink, stack.count > 1 else { return true }
+                    stack.removeLast()
+                    continue
+                }
+                let node = stack.last!.flatMap { children[Key(parent: $0, name: part)] }
+                if let node, kinds[node] == .symlink { throughSymlink = true }
+                stack.append(node)
+            }
+            return false
+        }
     }
 
     /// A relative, clean path inside the bundle, or an error for absolute paths and `..`.
@@ -162,6 +221,10 @@ public struct CodeBundle: Sendable {
     static func checkLink(_ target: String, from path: String) throws(SwiftletError) {
         guard !target.isEmpty, !target.hasPrefix("/") else {
             throw SwiftletError(.invalidInput, "the code bundle holds a symlink '\(path.prefix(100))' to an absolute path ('\(target.prefix(100))'); only relative links inside the bundle are allowed")
+        }
+        // The kernel would cut the target at a NUL ("..\0/x" is ".."), past the check below.
+        guard !target.utf8.contains(0) else {
+            throw SwiftletError(.invalidInput, "the code bundle holds a symlink '\(path.prefix(100))' whose target contains a NUL byte; this is refused")
         }
         var depth = path.split(separator: "/").count - 1
         for part in target.split(separator: "/", omittingEmptySubsequences: true) {

@@ -4,127 +4,148 @@ import NIOCore
 import SwiftletSandbox
 import Testing
 
-/// The real binary: `swiftlet up` started and killed, and the CLI against it.
-@Suite("End to end: the swiftlet binary", .serialized)
-struct BinaryTests {
-    @Test("kill -9 of swiftlet up leaves sandboxes that the next start removes; SIGTERM leaves nothing")
-    func killNineRecovery() async throws {
-        try Requirements.check()
-        let directory = TestPlatform.makeTemporaryDirectory()
-        let host = SandboxHost(dataDirectory: directory)
-        var running: [Process] = []
-        defer {
-            for process in running where process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            // Whatever happened, remove the sandboxes this test made.
-            let semaphore = DispatchSemaphore(value: 0)
-            Task {
-                for id in (try? await host.runtime.list()) ?? [] { try? await host.runtime.delete(id: id) }
-                semaphore.signal()
+extension EndToEnd {
+    /// The real binary: `swiftlet up` started and killed, and the CLI against it.
+    @Suite("End to end: the swiftlet binary")
+    struct BinaryTests {
+        @Test("kill -9 of swiftlet up leaves sandboxes that the next start removes; SIGTERM leaves nothing")
+        func killNineRecovery() async throws {
+            try Requirements.check()
+            let directory = TestPlatform.makeTemporaryDirectory()
+            let host = SandboxHost(dataDirectory: directory)
+            let processes = ProcessList()
+            do {
+                try await killNineSteps(directory: directory, host: host, processes: processes)
+            } catch {
+                await cleanUp(directory: directory, host: host, processes: processes)
+                throw error
             }
-            semaphore.wait()
+            await cleanUp(directory: directory, host: host, processes: processes)
+        }
+
+        /// Removes whatever the kill -9 test left, also when it failed.
+        private func cleanUp(directory: String, host: SandboxHost, processes: ProcessList) async {
+            for process in processes.all where process.isRunning {
+                kill(process.processIdentifier, SIGKILL)
+                await SwiftletBinary.waitForExit(process)
+            }
+            for id in (try? await host.runtime.list()) ?? [] {
+                try? await host.runtime.delete(id: id)
+            }
             try? FileManager.default.removeItem(atPath: directory)
         }
 
-        let (first, port, _) = try SwiftletBinary.startUp(dataDirectory: directory)
-        running.append(first)
-        let gateway = "http://127.0.0.1:\(port)"
-        #expect(try await eventually { (try? await HTTPClient.shared.get(url: gateway + "/healthz").get().status.code) == 200 })
-        let handler = directory + "-handler.py"
-        try Data(Handlers.version("survivor").utf8).write(to: URL(fileURLWithPath: handler))
-        defer { try? FileManager.default.removeItem(atPath: handler) }
-        let deploy = try SwiftletBinary.run(["deploy", "survivor", "--runtime", "python3", "--code", handler, "--gateway", gateway, "--data-dir", directory])
-        #expect(deploy.status == 0, "\(deploy.stderr)")
-        let invoke = try SwiftletBinary.run(["invoke", "survivor", "--gateway", gateway, "--data", ""])
-        #expect(invoke.stdout == "survivor", "\(invoke.stderr)")
-
-        kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
-        let leftovers = try await host.runtime.list()
-        #expect(leftovers.count == 1, "kill -9 should leave the running sandbox behind: \(leftovers)")
-
-        let (second, port2, log) = try SwiftletBinary.startUp(dataDirectory: directory)
-        running.append(second)
-        let gateway2 = "http://127.0.0.1:\(port2)"
-        #expect(try await eventually { (try? await HTTPClient.shared.get(url: gateway2 + "/healthz").get().status.code) == 200 })
-        let again = try SwiftletBinary.run(["invoke", "survivor", "--gateway", gateway2, "--data", ""])
-        #expect(again.stdout == "survivor", "\(again.stderr)")
-        let now = try await host.runtime.list()
-        #expect(Set(now).isDisjoint(with: leftovers), "the old sandbox must be gone: \(now)")
-        let output = try String(contentsOf: log, encoding: .utf8)
-        #expect(output.contains("removing sandbox left by an earlier run"))
-
-        kill(second.processIdentifier, SIGTERM)
-        second.waitUntilExit()
-        #expect(second.terminationStatus == 0)
-        #expect(try await host.runtime.list().isEmpty)
-        #expect((try? FileManager.default.contentsOfDirectory(atPath: host.bundles))?.isEmpty ?? true)
-        for controller in ["memory", "pids", "cpu"] {
-            #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)\(host.cgroupParent)"))
-        }
-        try? FileManager.default.removeItem(at: log)
-    }
-
-    @Test("CLI errors are one line on stderr with a non-zero exit")
-    func cliErrors() async throws {
-        let down = "http://127.0.0.1:\(try SwiftletBinary.freePort())"
-        let list = try SwiftletBinary.run(["list", "--gateway", down])
-        #expect(list.status != 0)
-        #expect(list.stderr.hasPrefix("error: cannot reach the gateway"), "\(list.stderr)")
-        #expect(list.stderr.split(separator: "\n").count == 1)
-
-        let missing = try SwiftletBinary.run(["deploy", "x", "--runtime", "python3", "--code", "/nonexistent/handler.py", "--gateway", down])
-        #expect(missing.status != 0)
-        #expect(missing.stderr.contains("does not exist"))
-
-        let badName = try SwiftletBinary.run(["invoke", "Bad_Name", "--gateway", down])
-        #expect(badName.status != 0)
-        #expect(badName.stderr.contains("invalid function name"))
-
-        let badURL = try SwiftletBinary.run(["list", "--gateway", "ftp://example"])
-        #expect(badURL.status != 0)
-        #expect(badURL.stderr.contains("not an http(s) URL"))
-
-        let badPort = try SwiftletBinary.run(["up", "--port", "70000"])
-        #expect(badPort.status != 0)
-        #expect(badPort.stderr.contains("--port"))
-    }
-
-    @Test("the CLI deploys a folder, invokes with stdin, lists, describes and removes")
-    func cliWorkflow() async throws {
-        try await TestPlatform.with { platform in
-            let folder = platform.dataDirectory + "-fn"
-            try FileManager.default.createDirectory(atPath: folder + "/lib", withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            try Data("GREETING = 'hi from a bundle'\n".utf8).write(to: URL(fileURLWithPath: folder + "/lib/consts.py"))
-            try Data("".utf8).write(to: URL(fileURLWithPath: folder + "/lib/__init__.py"))
-            try Data(
-                """
-                from .lib.consts import GREETING
-                def handle(event, context):
-                    return {"statusCode": 200, "body": GREETING + ": " + event.body.decode()}
-                """.utf8
-            ).write(to: URL(fileURLWithPath: folder + "/handler.py"))
-            let env = ["SWIFTLET_URL": platform.baseURL, "SWIFTLET_USER": "admin", "SWIFTLET_PASSWORD": platform.credentials.password]
-            let deploy = try SwiftletBinary.run(["deploy", "bundle", "--runtime", "python3", "--code", folder, "--env", "A=1", "--label", "team=x"], environment: env)
+        private func killNineSteps(directory: String, host: SandboxHost, processes: ProcessList) async throws {
+            let (first, port, _) = try SwiftletBinary.startUp(dataDirectory: directory)
+            processes.append(first)
+            let gateway = "http://127.0.0.1:\(port)"
+            #expect(try await eventually { (try? await HTTPClient.shared.get(url: gateway + "/healthz").get().status.code) == 200 })
+            let handler = directory + "-handler.py"
+            try Data(Handlers.version("survivor").utf8).write(to: URL(fileURLWithPath: handler))
+            defer { try? FileManager.default.removeItem(atPath: handler) }
+            let deploy = try await SwiftletBinary.run(["deploy", "survivor", "--runtime", "python3", "--code", handler, "--gateway", gateway, "--data-dir", directory])
             #expect(deploy.status == 0, "\(deploy.stderr)")
-            #expect(deploy.stdout.contains("deployed bundle"))
-            let invoke = try SwiftletBinary.run(["invoke", "bundle"], environment: env, stdin: "stdin body")
-            #expect(invoke.stdout == "hi from a bundle: stdin body", "\(invoke.stderr)")
-            let redeploy = try SwiftletBinary.run(["deploy", "bundle", "--runtime", "python3", "--code", folder], environment: env)
-            #expect(redeploy.stdout.contains("updated bundle"), "\(redeploy.stderr)")
-            let list = try SwiftletBinary.run(["list"], environment: env)
-            #expect(list.stdout.contains("bundle"))
-            #expect(list.stdout.contains("python3"))
-            let describe = try SwiftletBinary.run(["describe", "bundle"], environment: env)
-            #expect(describe.stdout.contains("Runtime:      python3"), "\(describe.stdout)")
-            let wrongPassword = try SwiftletBinary.run(["list"], environment: env.merging(["SWIFTLET_PASSWORD": "wrong"]) { $1 })
-            #expect(wrongPassword.status != 0)
-            #expect(wrongPassword.stderr.contains("refused the credentials"))
-            let remove = try SwiftletBinary.run(["remove", "bundle"], environment: env)
-            #expect(remove.status == 0, "\(remove.stderr)")
-            let gone = try SwiftletBinary.run(["invoke", "bundle", "--data", "x"], environment: env)
-            #expect(gone.status != 0)
-            #expect(gone.stderr.contains("404"))
+            let invoke = try await SwiftletBinary.run(["invoke", "survivor", "--gateway", gateway, "--data", ""])
+            #expect(invoke.stdout == "survivor", "\(invoke.stderr)")
+
+            kill(first.processIdentifier, SIGKILL)
+            await SwiftletBinary.waitForExit(first)
+            let leftovers = try await host.runtime.list()
+            #expect(leftovers.count == 1, "kill -9 should leave the running sandbox behind: \(leftovers)")
+
+            let (second, port2, log) = try SwiftletBinary.startUp(dataDirectory: directory)
+            processes.append(second)
+            let gateway2 = "http://127.0.0.1:\(port2)"
+            #expect(try await eventually { (try? await HTTPClient.shared.get(url: gateway2 + "/healthz").get().status.code) == 200 })
+            let again = try await SwiftletBinary.run(["invoke", "survivor", "--gateway", gateway2, "--data", ""])
+            #expect(again.stdout == "survivor", "\(again.stderr)")
+            let now = try await host.runtime.list()
+            #expect(Set(now).isDisjoint(with: leftovers), "the old sandbox must be gone: \(now)")
+            let output = try String(contentsOf: log, encoding: .utf8)
+            #expect(output.contains("removing sandbox left by an earlier run"))
+
+            kill(second.processIdentifier, SIGTERM)
+            await SwiftletBinary.waitForExit(second)
+            #expect(second.terminationStatus == 0)
+            #expect(try await host.runtime.list().isEmpty)
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: host.bundles))?.isEmpty ?? true)
+            for controller in ["memory", "pids", "cpu"] {
+                #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)\(host.cgroupParent)"))
+            }
+            try? FileManager.default.removeItem(at: log)
+        }
+
+        @Test("CLI errors are one line on stderr with a non-zero exit")
+        func cliErrors() async throws {
+            let down = "http://127.0.0.1:\(try SwiftletBinary.freePort())"
+            let list = try await SwiftletBinary.run(["list", "--gateway", down])
+            #expect(list.status != 0)
+            #expect(list.stderr.hasPrefix("error: cannot reach the gateway"), "\(list.stderr)")
+            #expect(list.stderr.split(separator: "\n").count == 1)
+
+            let missing = try await SwiftletBinary.run(["deploy", "x", "--runtime", "python3", "--code", "/nonexistent/handler.py", "--gateway", down])
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("does not exist"))
+
+            let badName = try await SwiftletBinary.run(["invoke", "Bad_Name", "--gateway", down])
+            #expect(badName.status != 0)
+            #expect(badName.stderr.contains("invalid function name"))
+
+            let badURL = try await SwiftletBinary.run(["list", "--gateway", "ftp://example"])
+            #expect(badURL.status != 0)
+            #expect(badURL.stderr.contains("not an http(s) URL"))
+
+            let badPort = try await SwiftletBinary.run(["up", "--port", "70000"])
+            #expect(badPort.status != 0)
+            #expect(badPort.stderr.contains("--port"))
+        }
+
+        @Test("the CLI deploys a folder, invokes with stdin, lists, describes and removes")
+        func cliWorkflow() async throws {
+            try await TestPlatform.with { platform in
+                let folder = platform.dataDirectory + "-fn"
+                try FileManager.default.createDirectory(atPath: folder + "/lib", withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(atPath: folder) }
+                try Data("GREETING = 'hi from a bundle'\n".utf8).write(to: URL(fileURLWithPath: folder + "/lib/consts.py"))
+                try Data("".utf8).write(to: URL(fileURLWithPath: folder + "/lib/__init__.py"))
+                try Data(
+                    """
+                    from .lib.consts import GREETING
+                    def handle(event, context):
+                        return {"statusCode": 200, "body": GREETING + ": " + event.body.decode()}
+                    """.utf8
+                ).write(to: URL(fileURLWithPath: folder + "/handler.py"))
+                let env = ["SWIFTLET_URL": platform.baseURL, "SWIFTLET_USER": "admin", "SWIFTLET_PASSWORD": platform.credentials.password]
+                let deploy = try await SwiftletBinary.run(["deploy", "bundle", "--runtime", "python3", "--code", folder, "--env", "A=1", "--label", "team=x"], environment: env)
+                #expect(deploy.status == 0, "\(deploy.stderr)")
+                #expect(deploy.stdout.contains("deployed bundle"))
+                let invoke = try await SwiftletBinary.run(["invoke", "bundle"], environment: env, stdin: "stdin body")
+                #expect(invoke.stdout == "hi from a bundle: stdin body", "\(invoke.stderr)")
+                let redeploy = try await SwiftletBinary.run(["deploy", "bundle", "--runtime", "python3", "--code", folder], environment: env)
+                #expect(redeploy.stdout.contains("updated bundle"), "\(redeploy.stderr)")
+                let list = try await SwiftletBinary.run(["list"], environment: env)
+                #expect(list.stdout.contains("bundle"))
+                #expect(list.stdout.contains("python3"))
+                let describe = try await SwiftletBinary.run(["describe", "bundle"], environment: env)
+                #expect(describe.stdout.contains("Runtime:      python3"), "\(describe.stdout)")
+                let wrongPassword = try await SwiftletBinary.run(["list"], environment: env.merging(["SWIFTLET_PASSWORD": "wrong"]) { $1 })
+                #expect(wrongPassword.status != 0)
+                #expect(wrongPassword.stderr.contains("refused the credentials"))
+                let remove = try await SwiftletBinary.run(["remove", "bundle"], environment: env)
+                #expect(remove.status == 0, "\(remove.stderr)")
+                let gone = try await SwiftletBinary.run(["invoke", "bundle", "--data", "x"], environment: env)
+                #expect(gone.status != 0)
+                #expect(gone.stderr.contains("404"))
+            }
         }
     }
+}
+
+/// The processes a test started, for clean-up.
+final class ProcessList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [Process] = []
+
+    func append(_ process: Process) { lock.withLock { processes.append(process) } }
+    var all: [Process] { lock.withLock { processes } }
 }

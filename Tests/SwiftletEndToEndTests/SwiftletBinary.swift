@@ -28,8 +28,27 @@ enum SwiftletBinary {
         var stderr: String
     }
 
-    /// Runs `swiftlet ARGS` to completion with `environment` added.
-    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> Result {
+    /// Runs `swiftlet ARGS` to completion with `environment` added, on a thread of its own so
+    /// the blocking waits never hold one of Swift concurrency's few threads.
+    static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) async throws -> Result {
+        try await offload { try runBlocking(arguments, environment: environment, stdin: stdin) }
+    }
+
+    /// Waits for `process` to exit without blocking a concurrency thread.
+    static func waitForExit(_ process: Process) async {
+        _ = try? await offload { process.waitUntilExit() }
+    }
+
+    /// Runs blocking `work` on a dispatch thread.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Swift.Result { try work() })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], environment: [String: String], stdin: String?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path)
         process.arguments = arguments
