@@ -140,6 +140,12 @@ public final class NativeProvider: Provider {
                 rmdir((parent as NSString).deletingLastPathComponent)
             }
         }
+        // The run directory holds only runc state, bundles, the empty rootfs and the generated
+        // /etc (nothing is mounted on the host side): remove it when no container is left.
+        if (try? await host.runtime.list())?.isEmpty ?? false {
+            try? fm.removeItem(atPath: host.runDirectory)
+            rmdir((host.runDirectory as NSString).deletingLastPathComponent)
+        }
         await dialer.shutdown()
     }
 

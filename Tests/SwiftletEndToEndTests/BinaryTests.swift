@@ -68,7 +68,7 @@ extension EndToEnd {
             await SwiftletBinary.waitForExit(second)
             #expect(second.terminationStatus == 0)
             #expect(try await host.runtime.list().isEmpty)
-            #expect((try? FileManager.default.contentsOfDirectory(atPath: host.bundles))?.isEmpty ?? true)
+            #expect(!FileManager.default.fileExists(atPath: host.runDirectory), "the run directory is removed at shutdown")
             for controller in ["memory", "pids", "cpu"] {
                 #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)\(host.cgroupParent)"))
             }

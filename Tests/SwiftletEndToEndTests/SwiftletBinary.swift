@@ -74,7 +74,7 @@ enum SwiftletBinary {
     /// Starts `swiftlet up` on a free port in `dataDirectory`; returns the process and its port.
     static func startUp(dataDirectory: String, extra: [String] = []) throws -> (Process, Int, URL) {
         let port = try freePort()
-        let log = URL(fileURLWithPath: dataDirectory + "-up-\(UUID().uuidString.prefix(4)).log")
+        let log = URL(fileURLWithPath: dataDirectory + "/up-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()
