@@ -24,7 +24,7 @@ public final class NativeInstance: FunctionInstance {
     public func waitUntilReady(timeout: Duration) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        var delay: Duration = .milliseconds(2)
+        var delay: Duration = .milliseconds(1)
         var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1:8080", path: "/_/health")
         health.headerFields[.userAgent] = "swiftlet-readiness"
         while clock.now < deadline {
@@ -37,7 +37,8 @@ public final class NativeInstance: FunctionInstance {
                 // Not listening yet: try again shortly.
             }
             try await Task.sleep(for: delay)
-            delay = min(delay * 2, .milliseconds(50))
+            // A refused connect costs microseconds: probe often so a ready runner is seen at once.
+            delay = min(delay * 2, .milliseconds(8))
         }
         if sandbox.hasExited { throw exitedError() }
         throw SwiftletError(.unavailable, "instance \(id) did not become ready within \(timeout); its last output: \(lastOutput)")
