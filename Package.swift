@@ -65,6 +65,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // OCI images: content-addressed store, import, layer unpacking, registry pulls.
+        .target(
+            name: "SwiftletImages",
+            dependencies: [
+                "SwiftletCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Provider protocol, the native provider and the HTTP data path to instances.
         .target(
             name: "SwiftletProviders",
@@ -144,6 +158,17 @@ let package = Package(
         .testTarget(
             name: "SwiftletSandboxTests",
             dependencies: ["SwiftletSandbox", "SwiftletCore", .product(name: "CompressNIO", package: "compress-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletImagesTests",
+            dependencies: [
+                "SwiftletImages", "SwiftletCore",
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
