@@ -7,7 +7,9 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "CSwiftletLinux.h"
@@ -83,3 +85,22 @@ int cswiftlet_loopback_up_in_netns(int nsfd, int homefd) {
 }
 
 int cswiftlet_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int cswiftlet_mount_overlay(const char *lower, const char *upper, const char *work, const char *target) {
+    char options[4096];
+    int n = snprintf(options, sizeof(options), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+    if (n < 0 || (size_t)n >= sizeof(options)) {
+        return -ENAMETOOLONG;
+    }
+    if (mount("overlay", target, "overlay", MS_NOSUID | MS_NODEV, options) != 0) {
+        return -errno;
+    }
+    return 0;
+}
+
+int cswiftlet_unmount(const char *target) {
+    if (umount2(target, MNT_DETACH) != 0) {
+        return -errno;
+    }
+    return 0;
+}

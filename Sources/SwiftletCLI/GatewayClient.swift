@@ -33,15 +33,25 @@ struct GatewayClient {
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
-        request.headers.add(name: "User-Agent", value: "swiftlet-cli/\(SwiftletVersion.current)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if auth, let credentials {
-            let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
-            request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
-        }
+        if auth { addAuthorization(to: &request) }
         if let body {
             request.body = .bytes(body)
         }
+        return try await execute(request, timeout: timeout, limit: limit)
+    }
+
+    /// Adds the user agent and, when credentials are known, basic auth.
+    func addAuthorization(to request: inout HTTPClientRequest) {
+        request.headers.replaceOrAdd(name: "User-Agent", value: "swiftlet-cli/\(SwiftletVersion.current)")
+        if let credentials {
+            let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
+            request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
+        }
+    }
+
+    /// Executes `request` and collects the answer, turning transport failures into one-line errors.
+    func execute(_ request: HTTPClientRequest, timeout: TimeAmount, limit: Int = 256 * 1024 * 1024) async throws -> Answer {
         do {
             let response = try await Self.http.execute(request, timeout: timeout)
             let collected = try await response.body.collect(upTo: limit)

@@ -42,14 +42,19 @@ public struct DeploymentValidator: Sendable {
     public func validate(_ deployment: FunctionDeployment, now: Date = Date()) throws(SwiftletError) -> Validated {
         try FunctionName.validate(deployment.service)
         let namespace = try FunctionName.resolveNamespace(deployment.namespace)
+        let runtime: Runtime?
+        let code: Data
         if deployment.runtime == nil, let image = deployment.image, !image.isEmpty {
-            throw SwiftletError(
-                .unsupported,
-                "image functions ('\(image.prefix(100))') are not supported by this Swiftlet yet; deploy a code function with \"runtime\" (\(Runtime.validNames)) and \"code\""
-            )
+            try Self.checkImageReference(image)
+            guard deployment.code == nil || deployment.code!.isEmpty else {
+                throw SwiftletError(.invalidInput, "\"code\" needs a \"runtime\" (\(Runtime.validNames)); an image function gives only \"image\"")
+            }
+            runtime = nil
+            code = Data()
+        } else {
+            runtime = try Runtime.parse(deployment.runtime)
+            code = try decodeCode(deployment.code)
         }
-        let runtime = try Runtime.parse(deployment.runtime)
-        let code = try decodeCode(deployment.code)
 
         let envVars = deployment.envVars ?? [:]
         try checkMap(envVars, what: "envVars")
@@ -78,7 +83,9 @@ public struct DeploymentValidator: Sendable {
         labels.removeValue(forKey: "faas_function")
         return Validated(
             spec: FunctionSpec(
-                name: deployment.service, namespace: namespace, runtime: runtime, codeDigest: "",
+                name: deployment.service, namespace: namespace, runtime: runtime,
+                image: runtime == nil ? deployment.image : nil, codeDigest: "",
+                readOnlyRootFilesystem: deployment.readOnlyRootFilesystem,
                 envVars: envVars, labels: labels, annotations: deployment.annotations ?? [:], secrets: secrets,
                 constraints: deployment.constraints ?? [], envProcess: deployment.envProcess,
                 limits: deployment.limits, requests: deployment.requests, createdAt: now, updatedAt: now
@@ -117,6 +124,14 @@ public struct DeploymentValidator: Sendable {
             guard !key.utf8.contains(0), !value.utf8.contains(0) else {
                 throw SwiftletError(.invalidInput, "\(what) entry '\(key.prefix(60))' contains a NUL byte")
             }
+        }
+    }
+
+    /// A first check of an image reference: printable, no spaces, bounded. The image store parses
+    /// it fully.
+    static func checkImageReference(_ image: String) throws(SwiftletError) {
+        guard image.utf8.count <= 512, image.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw SwiftletError(.invalidInput, "invalid image reference '\(image.prefix(80))': use a reference like ghcr.io/openfaas/figlet:latest")
         }
     }
 

@@ -1,15 +1,21 @@
 import Foundation
 
-/// A validated, stored code function: what the scheduler and providers work from.
+/// A validated, stored function: what the scheduler and providers work from. A code function
+/// has a `runtime` and code (`codeDigest`); an image function has an `image` instead.
 public struct FunctionSpec: Codable, Sendable, Equatable {
     /// The function's name.
     public var name: String
     /// Its namespace.
     public var namespace: String
-    /// The language runtime.
-    public var runtime: Runtime
-    /// The sha256 (hex) of the code as deployed.
+    /// The language runtime of a code function (nil for an image function).
+    public var runtime: Runtime?
+    /// The OCI image reference of an image function (nil for a code function).
+    public var image: String?
+    /// The sha256 (hex) of the code as deployed (empty for an image function).
     public var codeDigest: String
+    /// Whether the root filesystem is read-only; nil means the default (code functions: always
+    /// read-only; image functions: writable, as in OpenFaaS).
+    public var readOnlyRootFilesystem: Bool?
     /// Environment variables for the function's process.
     public var envVars: [String: String]
     /// Labels as given (without `faas_function`).
@@ -33,7 +39,8 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
 
     /// Creates a spec.
     public init(
-        name: String, namespace: String = FunctionName.defaultNamespace, runtime: Runtime, codeDigest: String,
+        name: String, namespace: String = FunctionName.defaultNamespace, runtime: Runtime?, image: String? = nil,
+        codeDigest: String, readOnlyRootFilesystem: Bool? = nil,
         envVars: [String: String] = [:], labels: [String: String] = [:], annotations: [String: String] = [:],
         secrets: [String] = [], constraints: [String] = [], envProcess: String? = nil,
         limits: FunctionResources? = nil, requests: FunctionResources? = nil,
@@ -42,7 +49,9 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         self.name = name
         self.namespace = namespace
         self.runtime = runtime
+        self.image = image
         self.codeDigest = codeDigest
+        self.readOnlyRootFilesystem = readOnlyRootFilesystem
         self.envVars = envVars
         self.labels = labels
         self.annotations = annotations
@@ -54,6 +63,12 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
     }
+
+    /// Whether this is an image function.
+    public var isImageFunction: Bool { runtime == nil }
+
+    /// Whether instances get a read-only root filesystem.
+    public var rootFilesystemIsReadOnly: Bool { runtime != nil || (readOnlyRootFilesystem ?? false) }
 
     /// The default exec timeout when `exec_timeout` is not set.
     public static let defaultExecTimeout: Duration = .seconds(60)
@@ -77,12 +92,12 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         var allLabels = labels
         allLabels["faas_function"] = name
         return FunctionStatus(
-            name: name, image: "swiftlet/\(runtime.rawValue)", namespace: namespace, envProcess: envProcess,
+            name: name, image: image ?? "swiftlet/\(runtime?.rawValue ?? "unknown")", namespace: namespace, envProcess: envProcess,
             envVars: envVars.isEmpty ? nil : envVars, constraints: constraints.isEmpty ? nil : constraints,
             secrets: secrets.isEmpty ? nil : secrets, labels: allLabels, annotations: annotations.isEmpty ? nil : annotations,
-            limits: limits, requests: requests, readOnlyRootFilesystem: true, invocationCount: invocationCount,
+            limits: limits, requests: requests, readOnlyRootFilesystem: rootFilesystemIsReadOnly, invocationCount: invocationCount,
             replicas: replicas, availableReplicas: availableReplicas, createdAt: RFC3339.format(createdAt),
-            runtime: runtime.rawValue, codeDigest: codeDigest
+            runtime: runtime?.rawValue, codeDigest: codeDigest.isEmpty ? nil : codeDigest
         )
     }
 }

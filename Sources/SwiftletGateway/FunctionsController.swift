@@ -46,7 +46,7 @@ struct FunctionsController: Sendable {
         let (spec, code) = try await validated(request, context: context)
         try await store.insertFunction(spec, code: code)
         await scheduler.deploy(spec)
-        context.logger.info("deployed function", metadata: ["swiftlet.function": "\(spec.name)", "swiftlet.runtime": "\(spec.runtime.rawValue)"])
+        context.logger.info("deployed function", metadata: ["swiftlet.function": "\(spec.name)", "swiftlet.runtime": "\(spec.runtime?.rawValue ?? "image")"])
         return Response(status: .accepted, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "")))
     }
 
@@ -74,8 +74,8 @@ struct FunctionsController: Sendable {
         let deployment = try await JSONBody.decode(FunctionDeployment.self, from: request, context: context)
         var checked = try validator.validate(deployment)
         checked.spec.codeDigest = SHA256.hash(data: checked.code).map { String(format: "%02x", $0) }.joined()
-        try provider.validate(checked.spec, code: checked.code)
-        return (checked.spec, checked.code)
+        let spec = try provider.validate(checked.spec, code: checked.code)
+        return (spec, checked.code)
     }
 
     private func status(of spec: FunctionSpec) async -> FunctionStatus {

@@ -12,12 +12,19 @@ public struct GatewayConfiguration: Sendable {
     public var maxDeployBytes: Int
     /// The version Swiftlet reports in `/system/info`.
     public var version: String
+    /// Where uploads (image archives) are staged.
+    public var uploadDirectory: String
+    /// The largest image archive `POST /system/images/import` accepts.
+    public var maxImageArchiveBytes: Int
 
     /// Creates a configuration.
     public init(
         bindAddress: String = "127.0.0.1", port: Int = 8080, credentials: BasicCredentials? = nil,
-        maxBodyBytes: Int = 32 * 1024 * 1024, maxDeployBytes: Int = 16 * 1024 * 1024, version: String = SwiftletVersion.current
+        maxBodyBytes: Int = 32 * 1024 * 1024, maxDeployBytes: Int = 16 * 1024 * 1024, version: String = SwiftletVersion.current,
+        uploadDirectory: String = "/tmp", maxImageArchiveBytes: Int = 4 * 1024 * 1024 * 1024
     ) {
+        self.uploadDirectory = uploadDirectory
+        self.maxImageArchiveBytes = maxImageArchiveBytes
         self.bindAddress = bindAddress
         self.port = port
         self.credentials = credentials

@@ -9,10 +9,13 @@ public final class NativeInstance: FunctionInstance {
     public let id: String
     let sandbox: SandboxInstance
     let pool: ConnectionPool
+    /// Whether a server without a `/_/health` route (404/405) counts as ready once it answers.
+    let healthFallback: Bool
 
-    init(sandbox: SandboxInstance, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16) {
+    init(sandbox: SandboxInstance, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16, healthFallback: Bool = false) {
         self.id = sandbox.id
         self.sandbox = sandbox
+        self.healthFallback = healthFallback
         let namespaceFD = sandbox.namespaceFD
         self.pool = ConnectionPool(group: group) {
             try await dialer.connect(namespaceFD: namespaceFD, port: port)
@@ -25,7 +28,7 @@ public final class NativeInstance: FunctionInstance {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var delay: Duration = .milliseconds(1)
-        var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1:8080", path: "/_/health")
+        var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: "/_/health")
         health.headerFields[.userAgent] = "swiftlet-readiness"
         while clock.now < deadline {
             if sandbox.hasExited { throw exitedError() }
@@ -33,6 +36,8 @@ public final class NativeInstance: FunctionInstance {
                 let response = try await pool.send(ProxyRequest(head: health, body: ByteBuffer()), timeout: .seconds(2))
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 if response.head.status == .ok { return }
+                // An image whose server has no health route is ready once it answers at all.
+                if healthFallback && (response.head.status == .notFound || response.head.status == .methodNotAllowed) { return }
             } catch {
                 // Not listening yet: try again shortly.
             }

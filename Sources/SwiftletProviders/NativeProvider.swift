@@ -49,13 +49,14 @@ public final class NativeProvider: Provider {
     private let dialer: NetnsDialer
     private let group: any EventLoopGroup
     private let codeSource: any CodeSource
+    private let images: (any ImageResolver)?
     private let sink: any InstanceLogSink
     private let logger: Logger
     private let bundle = CodeBundle()
 
     /// Creates the provider; call ``start()`` before starting instances.
     public init(
-        configuration: Configuration, codeSource: any CodeSource, sink: any InstanceLogSink,
+        configuration: Configuration, codeSource: any CodeSource, images: (any ImageResolver)? = nil, sink: any InstanceLogSink,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) throws {
         self.configuration = configuration
@@ -63,6 +64,7 @@ public final class NativeProvider: Provider {
         self.dialer = try NetnsDialer()
         self.group = group
         self.codeSource = codeSource
+        self.images = images
         self.sink = sink
         self.logger = logger
     }
@@ -85,6 +87,8 @@ public final class NativeProvider: Provider {
         }
         let fm = FileManager.default
         for entry in (try? fm.contentsOfDirectory(atPath: host.bundles)) ?? [] {
+            // An instance's writable layer must be unmounted before its bundle is removed.
+            WritableLayer.unmount(bundle: host.bundles + "/" + entry)
             try? fm.removeItem(atPath: host.bundles + "/" + entry)
         }
         // Empty cgroup directories of instances runc no longer knows.
@@ -103,18 +107,23 @@ public final class NativeProvider: Provider {
         }
     }
 
-    public func validate(_ spec: FunctionSpec, code: Data) throws {
-        try bundle.validate(code, runtime: spec.runtime)
+    public func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec {
+        var checked = spec
+        if let runtime = spec.runtime {
+            try bundle.validate(code, runtime: runtime)
+        } else if let image = spec.image {
+            guard let images else {
+                throw SwiftletError(.unsupported, "this Swiftlet has no image store; deploy a code function with \"runtime\" and \"code\"")
+            }
+            checked.image = try images.normalizeReference(image)
+        }
+        return checked
     }
 
     public func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
-        let codePath = try await unpackedCode(for: spec)
         let id = "\(spec.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let sandboxSpec = SandboxSpec(
-            id: id,
-            args: runnerCommand(spec.runtime),
-            env: environment(for: spec, instanceID: id),
-            readOnlyBinds: [(codePath, "/home/app/function"), (configuration.runnersDirectory, "/opt/swiftlet/runner")],
+        var sandboxSpec = SandboxSpec(
+            id: id, args: [], env: [],
             memoryLimitBytes: spec.memoryLimitBytes ?? configuration.defaultMemoryBytes,
             cpuLimit: spec.cpuLimit,
             cpuRequest: spec.cpuRequest,
@@ -122,12 +131,39 @@ public final class NativeProvider: Provider {
             pidsLimit: configuration.pidsLimit,
             tmpSizeBytes: configuration.tmpSizeBytes
         )
+        let port: UInt16
+        let isImage: Bool
+        if let runtime = spec.runtime {
+            let codePath = try await unpackedCode(for: spec, runtime: runtime)
+            sandboxSpec.args = runnerCommand(runtime)
+            sandboxSpec.env = environment(for: spec, instanceID: id)
+            sandboxSpec.readOnlyBinds = [(codePath, "/home/app/function"), (configuration.runnersDirectory, "/opt/swiftlet/runner")]
+            port = Self.runnerPort
+            isImage = false
+        } else {
+            guard let images, let reference = spec.image else {
+                throw SwiftletError(.unsupported, "function '\(spec.name)' has neither a runtime nor an image this Swiftlet can run")
+            }
+            let image = try await images.resolveImage(reference)
+            let plan = try ImageInstancePlan(image: image, spec: spec)
+            try ImageMountPoints.prepare(rootfs: image.rootfs)
+            sandboxSpec.root = .image(path: image.rootfs, writable: !spec.rootFilesystemIsReadOnly)
+            sandboxSpec.args = plan.args
+            var env = plan.env
+            env["HOSTNAME"] = id
+            sandboxSpec.env = env.map { "\($0.key)=\($0.value)" }.sorted()
+            sandboxSpec.cwd = plan.cwd
+            sandboxSpec.uid = plan.uid
+            sandboxSpec.gid = plan.gid
+            port = plan.port
+            isImage = true
+        }
         var instanceLogger = logger
         instanceLogger[metadataKey: "swiftlet.function"] = "\(spec.name)"
         let sandbox = try await SandboxInstance.start(
             spec: sandboxSpec, host: host, dialer: dialer, group: group, functionName: spec.name, sink: sink, logger: instanceLogger
         )
-        return NativeInstance(sandbox: sandbox, dialer: dialer, group: group, port: Self.runnerPort)
+        return NativeInstance(sandbox: sandbox, dialer: dialer, group: group, port: port, healthFallback: isImage)
     }
 
     public func shutdown() async {
@@ -149,13 +185,13 @@ public final class NativeProvider: Provider {
         await dialer.shutdown()
     }
 
-    private func unpackedCode(for spec: FunctionSpec) async throws -> String {
-        let path = codeDirectory + "/" + spec.codeDigest + "-" + spec.runtime.rawValue
+    private func unpackedCode(for spec: FunctionSpec, runtime: Runtime) async throws -> String {
+        let path = codeDirectory + "/" + spec.codeDigest + "-" + runtime.rawValue
         if FileManager.default.fileExists(atPath: path) { return path }
         guard let code = try await codeSource.code(digest: spec.codeDigest) else {
             throw SwiftletError(.internal, "the code of '\(spec.name)' (\(spec.codeDigest.prefix(12))) is missing from the store; deploy the function again")
         }
-        try bundle.unpack(code, runtime: spec.runtime, into: path)
+        try bundle.unpack(code, runtime: runtime, into: path)
         return path
     }
 

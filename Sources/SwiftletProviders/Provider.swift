@@ -6,8 +6,9 @@ import SwiftletCore
 public protocol Provider: Sendable {
     /// Prepares the host and removes whatever a previous run of this provider left behind.
     func start() async throws
-    /// Checks that `code` can run as `spec` (bundle layout, handler file) without starting anything.
-    func validate(_ spec: FunctionSpec, code: Data) throws
+    /// Checks that `code` can run as `spec` (bundle layout, handler file, image reference) without
+    /// starting anything, and returns the spec as it should be stored (image references normalized).
+    func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec
     /// Starts one instance of `spec`; it is ready when ``FunctionInstance/waitUntilReady(timeout:)`` returns.
     func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance
     /// Removes everything the provider still runs.

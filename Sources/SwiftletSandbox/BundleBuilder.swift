@@ -14,7 +14,6 @@ public struct BundleBuilder: Sendable {
 
     /// The config for `spec`.
     public func config(for spec: SandboxSpec) -> OCISpec {
-        let uid = SandboxHost.functionUID
         var mounts: [OCISpec.Mount] = [
             OCISpec.Mount(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
             OCISpec.Mount(destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
@@ -29,12 +28,26 @@ public struct BundleBuilder: Sendable {
                 destination: "/tmp", type: "tmpfs", source: "tmpfs",
                 options: ["nosuid", "nodev", "mode=1777", "size=\(spec.tmpSizeBytes)"]
             ),
-            .readOnlyBind("/usr", at: "/usr"),
         ]
-        mounts += host.hostSystemDirectories.map { .readOnlyBind($0, at: $0) }
-        mounts.append(.readOnlyBind(host.etc, at: "/etc"))
-        for name in SandboxHost.etcDirectoryBinds where FileManager.default.fileExists(atPath: "/etc/" + name) {
-            mounts.append(.readOnlyBind("/etc/" + name, at: "/etc/" + name))
+        let rootPath: String
+        let rootReadOnly: Bool
+        switch spec.root {
+        case .hostSystem:
+            rootPath = host.rootfs
+            rootReadOnly = true
+            mounts.append(.readOnlyBind("/usr", at: "/usr"))
+            mounts += host.hostSystemDirectories.map { .readOnlyBind($0, at: $0) }
+            mounts.append(.readOnlyBind(host.etc, at: "/etc"))
+            for name in SandboxHost.etcDirectoryBinds where FileManager.default.fileExists(atPath: "/etc/" + name) {
+                mounts.append(.readOnlyBind("/etc/" + name, at: "/etc/" + name))
+            }
+        case .image(let path, let writable):
+            rootPath = writable ? host.bundles + "/" + spec.id + "/rootfs" : path
+            rootReadOnly = !writable
+            // The image keeps its own /etc; name resolution files come from the platform.
+            for name in ["hosts", "hostname", "resolv.conf"] {
+                mounts.append(.readOnlyBind(host.etc + "/" + name, at: "/etc/" + name))
+            }
         }
         mounts += spec.readOnlyBinds.map { .readOnlyBind($0.source, at: $0.destination) }
 
@@ -58,7 +71,7 @@ public struct BundleBuilder: Sendable {
         }
         return OCISpec(
             process: OCISpec.Process(
-                user: OCISpec.User(uid: uid, gid: uid, additionalGids: nil),
+                user: OCISpec.User(uid: spec.uid, gid: spec.gid, additionalGids: nil),
                 args: spec.args,
                 env: spec.env,
                 cwd: spec.cwd,
@@ -66,7 +79,7 @@ public struct BundleBuilder: Sendable {
                 rlimits: [OCISpec.Rlimit(type: "RLIMIT_NOFILE", hard: spec.maxOpenFiles, soft: spec.maxOpenFiles)],
                 oomScoreAdj: 500
             ),
-            root: OCISpec.Root(path: host.rootfs, readonly: true),
+            root: OCISpec.Root(path: rootPath, readonly: rootReadOnly),
             hostname: spec.id,
             mounts: mounts,
             linux: OCISpec.Linux(

@@ -56,6 +56,9 @@ public final class SandboxInstance: Sendable {
         var fds: [CInt] = []
         var created = false
         do {
+            if case .image(let path, writable: true) = spec.root {
+                try WritableLayer.mount(image: path, bundle: bundle)
+            }
             let (outRead, outWrite) = try makePipe()
             fds += [outRead, outWrite]
             let (errRead, errWrite) = try makePipe()
@@ -103,6 +106,7 @@ public final class SandboxInstance: Sendable {
         } catch {
             for fd in fds { close(fd) }
             if created { try? await host.runtime.delete(id: spec.id) }
+            WritableLayer.unmount(bundle: bundle)
             try? FileManager.default.removeItem(atPath: bundle)
             if let error = error as? SwiftletError { throw error }
             throw SwiftletError(.internal, "cannot start sandbox \(spec.id): \(error)", cause: error)
@@ -136,6 +140,7 @@ public final class SandboxInstance: Sendable {
             logger.error("cannot remove sandbox", metadata: ["swiftlet.instance": "\(id)", "error": "\(error)"])
         }
         close(namespaceFD)
+        WritableLayer.unmount(bundle: host.bundles + "/" + id)
         try? FileManager.default.removeItem(atPath: host.bundles + "/" + id)
     }
 

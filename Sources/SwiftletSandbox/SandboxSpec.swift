@@ -1,5 +1,20 @@
+/// The root filesystem of a sandbox.
+public enum SandboxRoot: Sendable, Equatable {
+    /// The shared empty rootfs with the host's `/usr` bound read-only (code functions).
+    case hostSystem
+    /// An unpacked image at `path`; `writable` gives the instance its own overlay layer,
+    /// discarded with it, otherwise the image is mounted read-only.
+    case image(path: String, writable: Bool)
+}
+
 /// What one sandboxed instance runs and with which limits.
 public struct SandboxSpec: Sendable {
+    /// The root filesystem.
+    public var root: SandboxRoot = .hostSystem
+    /// The uid the process runs as.
+    public var uid: UInt32 = SandboxHost.functionUID
+    /// The gid the process runs as.
+    public var gid: UInt32 = SandboxHost.functionUID
     /// The container id (unique within the runtime's state directory).
     public var id: String
     /// The process and its arguments.

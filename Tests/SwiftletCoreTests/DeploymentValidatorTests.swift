@@ -147,12 +147,40 @@ private func refused(
         #expect(error?.message.contains("cobol") == true)
     }
 
-    @Test func imageOnlyDeploymentIsUnsupported() {
+    @Test func imageOnlyDeploymentIsAnImageFunction() throws {
         var deployment = python(runtime: nil, code: nil)
         deployment.image = "ghcr.io/openfaas/figlet:latest"
-        let error = refused(deployment, .unsupported)
-        #expect(error?.message.contains("python3, node") == true)
-        #expect(error?.message.contains("figlet") == true)
+        deployment.readOnlyRootFilesystem = true
+        let spec = try DeploymentValidator().validate(deployment).spec
+        #expect(spec.runtime == nil)
+        #expect(spec.image == "ghcr.io/openfaas/figlet:latest")
+        #expect(spec.isImageFunction)
+        #expect(spec.rootFilesystemIsReadOnly)
+        #expect(spec.status(invocationCount: 0, replicas: 1, availableReplicas: 0).image == "ghcr.io/openfaas/figlet:latest")
+    }
+
+    @Test func imageFunctionsAreWritableByDefaultAndCodeFunctionsNever() throws {
+        var image = python(runtime: nil, code: nil)
+        image.image = "localhost/x:1"
+        #expect(try DeploymentValidator().validate(image).spec.rootFilesystemIsReadOnly == false)
+        var code = python()
+        code.readOnlyRootFilesystem = false
+        #expect(try DeploymentValidator().validate(code).spec.rootFilesystemIsReadOnly == true)
+    }
+
+    @Test(arguments: ["has space:1", "tab\there", String(repeating: "a", count: 600), "ctl\u{01}x"])
+    func malformedImageReferencesAreRefused(_ image: String) {
+        var deployment = python(runtime: nil, code: nil)
+        deployment.image = image
+        let error = refused(deployment, .invalidInput)
+        #expect(error?.message.contains("image reference") == true)
+    }
+
+    @Test func codeWithoutRuntimeBesideAnImageIsRefused() {
+        var deployment = python(runtime: nil)
+        deployment.image = "localhost/x:1"
+        let error = refused(deployment, .invalidInput)
+        #expect(error?.message.contains("runtime") == true)
     }
 
     @Test func emptyImageWithoutRuntimeIsAMissingRuntime() {

@@ -55,7 +55,7 @@ extension EndToEnd {
                     ("unknown runtime", ["service": "ok", "runtime": "cobol", "code": handler.base64EncodedString()], 400, "valid runtimes are python3, node"),
                     ("broken base64", ["service": "ok", "runtime": "python3", "code": "@@@not base64@@@"], 400, "not valid base64"),
                     ("no code", ["service": "ok", "runtime": "python3"], 400, "no code given"),
-                    ("image only", ["service": "ok", "image": "ghcr.io/openfaas/figlet:latest"], 501, "image functions"),
+                    ("bad image reference", ["service": "ok", "image": "has space:1"], 400, "image reference"),
                     ("bad memory", ["service": "ok", "runtime": "python3", "code": handler.base64EncodedString(), "limits": ["memory": "lots"]], 400, "memory quantity"),
                     ("bad timeout", ["service": "ok", "runtime": "python3", "code": handler.base64EncodedString(), "envVars": ["exec_timeout": "soon"]], 400, "duration"),
                     ("bad env name", ["service": "ok", "runtime": "python3", "code": handler.base64EncodedString(), "envVars": ["1X": "y"]], 400, "environment variable name"),

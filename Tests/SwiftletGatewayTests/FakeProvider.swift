@@ -17,7 +17,7 @@ final class FakeProvider: Provider {
     let state = NIOLockedValueBox(State())
 
     func start() async throws {}
-    func validate(_ spec: FunctionSpec, code: Data) throws {}
+    func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec { spec }
     func shutdown() async {}
 
     func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {

@@ -25,4 +25,11 @@ int cswiftlet_loopback_up_in_netns(int nsfd, int homefd);
 /// Creates a close-on-exec pipe (see pipe2(2)). Returns 0 or -1 with errno set.
 int cswiftlet_pipe_cloexec(int fds[2]);
 
+/// Mounts an overlay of `lower` (read-only) and `upper`/`work` at `target` (nosuid, nodev).
+/// Returns 0 or -errno.
+int cswiftlet_mount_overlay(const char *lower, const char *upper, const char *work, const char *target);
+
+/// Detaches the mount at `target` (umount2 with MNT_DETACH). Returns 0 or -errno.
+int cswiftlet_unmount(const char *target);
+
 #endif
