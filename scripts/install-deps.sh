@@ -12,7 +12,7 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-packages=(runc python3 libsqlite3-dev zlib1g-dev tar gzip ca-certificates python3-pytest busybox-static docker-registry)
+packages=(runc python3 python3-pip libsqlite3-dev zlib1g-dev tar gzip ca-certificates openssl apache2-utils python3-pytest busybox-static docker-registry)
 # node: keep an installed one (any version >= 18), else take Debian's.
 if ! command -v node >/dev/null 2>&1; then
     packages+=(nodejs)

@@ -33,6 +33,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The largest function call body, in bytes.")
     var maxBodyBytes: Int = 32 * 1024 * 1024
 
+    @Option(name: .customLong("insecure-registry"), help: "A registry (host[:port]) to pull from over plain HTTP when deploying (repeatable).")
+    var insecureRegistries: [String] = []
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -60,9 +63,12 @@ struct UpCommand: AsyncParsableCommand {
         let dataDirectory = DataDirectory(option: dataDir)
         let createdPassword = try dataDirectory.prepare()
         let store = try SQLiteStore(path: dataDirectory.database, logger: logger)
+        let images = StoreImageCatalog(
+            dataDirectory: dataDirectory.path, configuration: .init(insecureRegistries: Set(insecureRegistries)), logger: logger
+        )
         let provider = try NativeProvider(
             configuration: .init(dataDirectory: dataDirectory.path, runtimePath: runc),
-            codeSource: store, sink: LoggerLogSink(logger: logger), logger: logger
+            codeSource: store, images: images, sink: LoggerLogSink(logger: logger), logger: logger
         )
         try await provider.start()
         let scheduler = Scheduler(provider: provider, logger: logger)
@@ -77,7 +83,11 @@ struct UpCommand: AsyncParsableCommand {
             }
             credentials = BasicCredentials(user: user, password: password)
         }
-        let configuration = GatewayConfiguration(bindAddress: bind, port: port, credentials: credentials, maxBodyBytes: maxBodyBytes)
+        let uploads = dataDirectory.path + "/uploads"
+        try? FileManager.default.removeItem(atPath: uploads)
+        let configuration = GatewayConfiguration(
+            bindAddress: bind, port: port, credentials: credentials, maxBodyBytes: maxBodyBytes, uploadDirectory: uploads
+        )
         let authNote: String
         if noAuth {
             authNote = "auth is OFF (--no-auth)"
@@ -87,7 +97,7 @@ struct UpCommand: AsyncParsableCommand {
         let bindAddress = bind
         let restored = functions.count
         let app = buildApplication(
-            configuration: configuration, store: store, scheduler: scheduler, provider: provider, logger: logger,
+            configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images, logger: logger,
             onServerRunning: { port in
                 print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
                 print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")

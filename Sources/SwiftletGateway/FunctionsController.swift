@@ -75,6 +75,7 @@ struct FunctionsController: Sendable {
         var checked = try validator.validate(deployment)
         checked.spec.codeDigest = SHA256.hash(data: checked.code).map { String(format: "%02x", $0) }.joined()
         let spec = try provider.validate(checked.spec, code: checked.code)
+        try await provider.prepare(spec, code: checked.code)
         return (spec, checked.code)
     }
 

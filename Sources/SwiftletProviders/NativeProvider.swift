@@ -53,6 +53,7 @@ public final class NativeProvider: Provider {
     private let sink: any InstanceLogSink
     private let logger: Logger
     private let bundle = CodeBundle()
+    private let dependencies: PythonDependencies
 
     /// Creates the provider; call ``start()`` before starting instances.
     public init(
@@ -65,6 +66,7 @@ public final class NativeProvider: Provider {
         self.group = group
         self.codeSource = codeSource
         self.images = images
+        self.dependencies = PythonDependencies(dataDirectory: configuration.dataDirectory)
         self.sink = sink
         self.logger = logger
     }
@@ -120,6 +122,11 @@ public final class NativeProvider: Provider {
         return checked
     }
 
+    public func prepare(_ spec: FunctionSpec, code: Data) async throws {
+        guard spec.runtime == .python3, let requirements = try bundle.file("requirements.txt", in: code, runtime: .python3) else { return }
+        _ = try await dependencies.install(String(decoding: requirements, as: UTF8.self))
+    }
+
     public func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
         let id = "\(spec.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         var sandboxSpec = SandboxSpec(
@@ -138,6 +145,11 @@ public final class NativeProvider: Provider {
             sandboxSpec.args = runnerCommand(runtime)
             sandboxSpec.env = environment(for: spec, instanceID: id)
             sandboxSpec.readOnlyBinds = [(codePath, "/home/app/function"), (configuration.runnersDirectory, "/opt/swiftlet/runner")]
+            if runtime == .python3, let requirements = try? String(contentsOfFile: codePath + "/requirements.txt", encoding: .utf8) {
+                let layer = try await dependencies.install(requirements)
+                sandboxSpec.readOnlyBinds.append((layer, "/home/app/python"))
+                sandboxSpec.env.append("PYTHONPATH=/home/app/python")
+            }
             port = Self.runnerPort
             isImage = false
         } else {

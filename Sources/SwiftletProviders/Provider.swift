@@ -9,10 +9,18 @@ public protocol Provider: Sendable {
     /// Checks that `code` can run as `spec` (bundle layout, handler file, image reference) without
     /// starting anything, and returns the spec as it should be stored (image references normalized).
     func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec
+    /// Builds what `spec` needs before it is stored (for python3 bundles: the dependencies of
+    /// `requirements.txt`); a failure is the deployment's error and nothing changes.
+    func prepare(_ spec: FunctionSpec, code: Data) async throws
     /// Starts one instance of `spec`; it is ready when ``FunctionInstance/waitUntilReady(timeout:)`` returns.
     func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance
     /// Removes everything the provider still runs.
     func shutdown() async
+}
+
+extension Provider {
+    /// Nothing to prepare by default.
+    public func prepare(_ spec: FunctionSpec, code: Data) async throws {}
 }
 
 /// One running instance of a function.

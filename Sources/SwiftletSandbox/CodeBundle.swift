@@ -42,6 +42,11 @@ public struct CodeBundle: Sendable {
         _ = try entries(of: code, runtime: runtime)
     }
 
+    /// The contents of the regular file at `path` (relative to the bundle root) in `code`, if any.
+    public func file(_ path: String, in code: Data, runtime: Runtime) throws(SwiftletError) -> Data? {
+        try entries(of: code, runtime: runtime).first { $0.path == path && $0.kind == .file }.map { Data($0.contents) }
+    }
+
     /// Unpacks `code` for `runtime` into `directory` (which must not exist yet). When `directory`
     /// already exists (the same digest unpacked before) nothing is done.
     public func unpack(_ code: Data, runtime: Runtime, into directory: String) throws(SwiftletError) {

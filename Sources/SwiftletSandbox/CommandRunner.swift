@@ -11,6 +11,18 @@ enum CommandRunner {
         var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
+    /// Runs `executable` to completion on the calling thread; throws when it fails.
+    static func runSync(_ executable: String, _ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        try process.run()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw SwiftletError(.internal, "\(executable) \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
+        }
+    }
+
     /// Runs `executable` with `arguments`. When `stdout`/`stderr` handles are given, the child
     /// writes there and the corresponding output is empty.
     static func run(

@@ -50,7 +50,8 @@ final class TestPlatform: Sendable {
         logger.logLevel = .warning
         let logs = RecordingLogSink()
         let store = try SQLiteStore(path: directory + "/swiftlet.db", logger: logger)
-        let provider = try NativeProvider(configuration: .init(dataDirectory: directory), codeSource: store, sink: logs, logger: logger)
+        let images = StoreImageCatalog(dataDirectory: directory, logger: logger)
+        let provider = try NativeProvider(configuration: .init(dataDirectory: directory), codeSource: store, images: images, sink: logs, logger: logger)
         try await provider.start()
         let scheduler = Scheduler(provider: provider, configuration: .init(readinessTimeout: .seconds(20), acquireTimeout: .seconds(20)), logger: logger)
         for spec in try await store.allFunctions() {
@@ -59,8 +60,11 @@ final class TestPlatform: Sendable {
         let credentials = BasicCredentials(user: "admin", password: "test-\(UInt32.random(in: 0...UInt32.max))")
         let portBox = PortBox()
         let app = buildApplication(
-            configuration: GatewayConfiguration(bindAddress: "127.0.0.1", port: 0, credentials: auth ? credentials : nil, maxBodyBytes: maxBodyBytes),
-            store: store, scheduler: scheduler, provider: provider, logger: logger,
+            configuration: GatewayConfiguration(
+                bindAddress: "127.0.0.1", port: 0, credentials: auth ? credentials : nil, maxBodyBytes: maxBodyBytes,
+                uploadDirectory: directory + "/uploads"
+            ),
+            store: store, scheduler: scheduler, provider: provider, images: images, logger: logger,
             onServerRunning: { port in portBox.set(port) }
         )
         let group = ServiceGroup(configuration: .init(services: [.init(service: scheduler), .init(service: app)], logger: logger))
