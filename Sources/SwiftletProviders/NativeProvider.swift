@@ -103,9 +103,11 @@ public final class NativeProvider: Provider {
                 }
             }
         }
-        // Unpacked code nobody references is cheap to recreate; drop staging leftovers.
-        for entry in (try? fm.contentsOfDirectory(atPath: codeDirectory)) ?? [] where entry.contains(".staging-") {
-            try? fm.removeItem(atPath: codeDirectory + "/" + entry)
+        // Drop staging leftovers of code unpacks and dependency installs cut short by a crash.
+        for directory in [codeDirectory, dependencies.directory] {
+            for entry in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where entry.contains(".staging-") {
+                try? fm.removeItem(atPath: directory + "/" + entry)
+            }
         }
     }
 
