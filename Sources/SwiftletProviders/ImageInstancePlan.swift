@@ -16,21 +16,21 @@ struct ImageInstancePlan: Sendable, Equatable {
     static let userLabel = "com.swiftlet.user"
 
     init(image: ImageRootfs, spec: FunctionSpec) throws {
-        args = image.entrypoint + image.cmd
+        args = image.config.entrypoint + image.config.cmd
         guard !args.isEmpty else {
             throw SwiftletError(.invalidInput, "image \(image.reference) has no Entrypoint or Cmd; Swiftlet cannot tell what to run")
         }
         var env: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        for entry in image.env {
+        for entry in image.config.env {
             let parts = entry.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             env[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
         for (key, value) in spec.envVars { env[key] = value }
         if let process = spec.envProcess, !process.isEmpty { env["fprocess"] = process }
         self.env = env
-        cwd = image.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
-        port = Self.port(image.exposedPorts)
-        let user = spec.labels[Self.userLabel] ?? image.user ?? ""
+        cwd = image.config.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/"
+        port = Self.port(image.config.exposedPorts)
+        let user = spec.labels[Self.userLabel] ?? image.config.user ?? ""
         (uid, gid) = try Self.resolveUser(user, rootfs: image.rootfs, reference: image.reference)
     }
 

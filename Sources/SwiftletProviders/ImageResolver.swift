@@ -1,38 +1,20 @@
 import SwiftletCore
+import SwiftletImages
 
-/// An image ready to run: its unpacked, read-only rootfs and the parts of its config an
-/// instance needs.
+/// An image ready to run: its unpacked, read-only rootfs and its config.
 public struct ImageRootfs: Sendable, Equatable {
     /// The normalized reference.
     public var reference: String
     /// The unpacked rootfs directory (read-only, shared by every instance of the image).
     public var rootfs: String
-    /// `Entrypoint`.
-    public var entrypoint: [String]
-    /// `Cmd`.
-    public var cmd: [String]
-    /// `Env` as `KEY=value`.
-    public var env: [String]
-    /// `WorkingDir`, if set.
-    public var workingDir: String?
-    /// `User` (`name`, `uid`, `uid:gid`, `name:group`), if set.
-    public var user: String?
-    /// `ExposedPorts` like `8080/tcp`.
-    public var exposedPorts: [String]
+    /// The parts of the image's config an instance needs.
+    public var config: ImageConfig
 
     /// Creates an image description.
-    public init(
-        reference: String, rootfs: String, entrypoint: [String] = [], cmd: [String] = [], env: [String] = [],
-        workingDir: String? = nil, user: String? = nil, exposedPorts: [String] = []
-    ) {
+    public init(reference: String, rootfs: String, config: ImageConfig) {
         self.reference = reference
         self.rootfs = rootfs
-        self.entrypoint = entrypoint
-        self.cmd = cmd
-        self.env = env
-        self.workingDir = workingDir
-        self.user = user
-        self.exposedPorts = exposedPorts
+        self.config = config
     }
 }
 

@@ -35,11 +35,7 @@ public final class StoreImageCatalog: ImageCatalog {
 
     public func resolveImage(_ reference: String) async throws -> ImageRootfs {
         let resolved = try await resolveOrPull(reference)
-        let config = resolved.config
-        return ImageRootfs(
-            reference: resolved.reference, rootfs: resolved.rootfs, entrypoint: config.entrypoint, cmd: config.cmd, env: config.env,
-            workingDir: config.workingDir, user: config.user, exposedPorts: config.exposedPorts
-        )
+        return ImageRootfs(reference: resolved.reference, rootfs: resolved.rootfs, config: resolved.config)
     }
 
     private func resolveOrPull(_ reference: String) async throws -> ResolvedImage {
