@@ -120,7 +120,11 @@ actor FunctionPool {
                 await self.exited(instance)
             } catch {
                 let failure = error as? SwiftletError ?? SwiftletError(.unavailable, "cannot start an instance: \(error)")
-                logger.error("instance failed to start", metadata: ["error": "\(failure.message)"])
+                if Task.isCancelled {
+                    logger.debug("instance start cancelled by shutdown", metadata: ["error": "\(failure.message)"])
+                } else {
+                    logger.error("instance failed to start", metadata: ["error": "\(failure.message)"])
+                }
                 await self.startFailed(failure)
             }
         }
