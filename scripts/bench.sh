@@ -17,16 +17,24 @@
 #   BENCH_KEEP          1 keeps the work directory (logs, wrk outputs) instead of removing it
 #
 # What it does:
-#   1. builds the release binary (nice -n 19) unless SWIFTLET_BIN is set; installs wrk if missing;
+#   1. builds the release binary (nice -n 19) unless SWIFTLET_BIN is set; installs wrk and
+#      busybox-static if missing;
 #   2. starts `swiftlet up` on a free 127.0.0.1 port with a temporary data directory;
 #   3. cold start: POST /system/functions -> first 200 from /function/NAME -> DELETE, BENCH_RUNS
 #      times per runtime; references: the same runner spawned on the host (-> first 200), and
 #      `runc run` of a bare OCI bundle (read-only binds of host /usr) running /usr/bin/true,
 #      python3 -c pass and node -e 0;
+#   3b. image functions: builds a busybox-static httpd image as a `docker save` tarball
+#      (localhost/bench-httpd:1), imports it (POST /system/images/import, timed), starts one
+#      instance to unpack it, then deploy -> first 200 -> DELETE, BENCH_RUNS times with
+#      readOnlyRootFilesystem true and false (own overlay layer); references on the SAME unpacked
+#      rootfs (DATA/images/rootfs/<hex>): `runc run -d` of busybox httpd -> first 200 inside its
+#      netns, `runc create` + loopback up + `runc start` -> first 200, `runc run` of busybox true;
 #   4. warm: wrk --latency against /function/NAME, against the same runner started on the
 #      host outside any sandbox (same handler file), and against the swiftlet instance itself
 #      from inside its network namespace (nsenter; no gateway), at each connection count;
-#      plus the gateway alone (GET /healthz);
+#      plus the gateway alone (GET /healthz); the image function (one instance, writable
+#      layer) through the gateway beside wrk inside its netns against busybox httpd itself;
 #   5. prints the table. Everything listens on 127.0.0.1 only; the EXIT trap stops swiftlet
 #      (SIGTERM, then waits), the direct runners and removes temporary files and containers.
 set -euo pipefail
@@ -154,6 +162,18 @@ if ! command -v wrk >/dev/null 2>&1; then
         || die "cannot install wrk"
 fi
 
+# The image's only binary: Debian's statically linked busybox.
+if ! dpkg -s busybox-static >/dev/null 2>&1; then
+    # busybox-static conflicts with the dynamic busybox: do not replace a package behind the user's back.
+    dpkg -s busybox >/dev/null 2>&1 && die "the image needs busybox-static, which replaces the installed busybox package: apt-get install busybox-static"
+    log "installing busybox-static (apt-get install -y busybox-static)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static >/dev/null 2>&1 \
+        || { DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y busybox-static >/dev/null; } \
+        || die "cannot install busybox-static"
+fi
+# (Only copied into the image, mode 0755 there: the host file need not be executable.)
+[[ -r /bin/busybox ]] || die "/bin/busybox is missing although busybox-static is installed"
+
 # --------------------------------------------------------------------------
 # Machine
 # --------------------------------------------------------------------------
@@ -164,7 +184,7 @@ MACHINE="$WORK/machine.txt"
     echo "kernel:    $(uname -sr)"
     echo "runc:      $("$RUNC" --version | head -n 1)"
     echo "cgroups:   $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/; s/tmpfs/v1/')"
-    echo "python3:   $($PY --version 2>&1 | cut -d' ' -f2); node: $( [[ -x /usr/bin/node ]] && /usr/bin/node --version || echo none); wrk: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2)"
+    echo "python3:   $($PY --version 2>&1 | cut -d' ' -f2); node: $( [[ -x /usr/bin/node ]] && /usr/bin/node --version || echo none); wrk: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2); busybox: $(dpkg-query -W -f '${Package} ${Version}' busybox-static 2>/dev/null)"
     echo "swiftlet:  $("$BIN" --version 2>/dev/null || echo '?') ($BIN), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' + local changes')"
     echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (at start)"
     echo "settings:  runs=$RUNS, wrk duration=$DURATION (warm-up $WARMUP), connections=$CONNECTIONS, threads=min(2, connections)"
@@ -235,6 +255,58 @@ done
 row "bare container start+exit" "—" "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-true.json")" "runc run, bare bundle: /usr/bin/true"
 
 # --------------------------------------------------------------------------
+# 1b. Image functions: import, cold start with a warm store, references on the same rootfs
+# --------------------------------------------------------------------------
+IMAGE_REF=localhost/bench-httpd:1
+log "image: building $IMAGE_REF (busybox-static httpd) as a docker save tarball"
+mkdir -p "$WORK/image"
+$PY "$HELPER" make-image "$WORK/image" "$IMAGE_REF" >"$WORK/image-build.json"
+image_kib=$($PY -c 'import json,sys; r=json.load(open(sys.argv[1])); print("%.0f KiB tarball, %.0f KiB layer" % (r["archive_bytes"]/1024, r["layer_bytes"]/1024))' "$WORK/image-build.json")
+log "image: POST /system/images/import ($image_kib)"
+$PY "$HELPER" import-image "$GATEWAY" "$DATA" "$WORK/image/image.tar" >"$WORK/cold-image-import.json" \
+    || die "the image import failed: $(cat "$WORK/cold-image-import.json")"
+log "image: first instance after the import (unpacks the layer into the store)"
+$PY "$HELPER" cold-swiftlet-image "$GATEWAY" "$DATA" "$IMAGE_REF" true 1 img-first >"$WORK/cold-swiftlet-img-first.json"
+$PY "$HELPER" start-ms "$WORK/swiftlet.log" img-first >"$WORK/cold-startms-img-first.json"
+IMG_ROOTFS=$($PY "$HELPER" image-rootfs "$DATA") || die "cannot find the unpacked rootfs of $IMAGE_REF"
+for mode in ro rw; do
+    if [[ $mode == ro ]]; then ro=true; else ro=false; fi
+    log "image cold start, readOnlyRootFilesystem $ro: deploy -> first 200 -> remove, $RUNS times"
+    $PY "$HELPER" cold-swiftlet-image "$GATEWAY" "$DATA" "$IMAGE_REF" "$ro" "$RUNS" "img-$mode" >"$WORK/cold-swiftlet-img-$mode.json"
+    $PY "$HELPER" start-ms "$WORK/swiftlet.log" "img-$mode" >"$WORK/cold-startms-img-$mode.json"
+done
+log "image cold start references: runc on the same rootfs ($IMG_ROOTFS)"
+$PY "$HELPER" make-image-bundle "$WORK/image-bundle" "$IMG_ROOTFS" || die "cannot make the image bundle"
+$PY "$HELPER" cold-runc-httpd "$RUNC" "$REF_STATE" "$WORK/image-bundle" "$RUNS" run 8080 /_/health >"$WORK/cold-runc-httpd-run.json"
+$PY "$HELPER" cold-runc-httpd "$RUNC" "$REF_STATE" "$WORK/image-bundle" "$RUNS" create 8080 /_/health >"$WORK/cold-runc-httpd-create.json"
+$PY "$HELPER" cold-runc "$RUNC" "$REF_STATE" "$WORK/image-bundle" "$RUNS" /bin/busybox true >"$WORK/cold-runc-busybox-true.json"
+
+row "image import: POST /system/images/import → 201 (N=1; $image_kib)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-image-import.json")" "—" "(blobs verified and stored; unpacked at first start)"
+row "image first start after import: deploy → first 200 (N=1)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-img-first.json")" "—" "(includes unpacking the layer)"
+row "  of which instance start logged by swiftlet (start_ms)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-startms-img-first.json")" "—" ""
+row "cold start image, read-only rootfs: POST deploy → first 200 ($N)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-img-ro.json")" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-httpd-run.json")" \
+    "runc run -d, same rootfs: busybox httpd → first 200 in its netns"
+row "  of which POST /system/functions → 202" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-img-ro.json" post_ms)" "—" ""
+row "  of which instance start logged by swiftlet (start_ms)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-startms-img-ro.json")" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-httpd-create.json")" \
+    "runc create, lo up, runc start, same rootfs → first 200"
+row "cold start image, own overlay layer: POST deploy → first 200 ($N)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-img-rw.json")" "—" ""
+row "  of which POST /system/functions → 202" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-img-rw.json" post_ms)" "—" ""
+row "  of which instance start logged by swiftlet (start_ms)" \
+    "$($PY "$HELPER" fmt-cold "$WORK/cold-startms-img-rw.json")" "—" ""
+row "bare container start+exit, image rootfs" "—" "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-busybox-true.json")" \
+    "runc run, same rootfs: /bin/busybox true"
+
+# --------------------------------------------------------------------------
 # 2. Warm latency and throughput
 # --------------------------------------------------------------------------
 run_wrk() { # name url connections [netns-pid]
@@ -289,6 +361,27 @@ for rt in "${RUNTIMES[@]}"; do
     wait "${DIRECT_PIDS[-1]}" 2>/dev/null || true
     unset 'DIRECT_PIDS[-1]'
 done
+
+fn=img-warm
+log "warm image: deploying $fn ($IMAGE_REF, writable layer) with the CLI"
+"$BIN" deploy "$fn" --image "$IMAGE_REF" --data-dir "$DATA" --gateway "$GATEWAY" >&2
+$PY "$HELPER" wait-http "$GATEWAY/function/$fn/" 60 || die "$fn did not answer 200 within 60 s"
+ipid=$($PY "$HELPER" instance-pid "/run/swiftlet/$SWIFTLET_KEY/runc" "$fn") || die "cannot find the instance of $fn"
+for c in $CONNECTIONS; do
+    log "warm image: wrk $c connection(s), $DURATION each: swiftlet, busybox httpd inside the sandbox"
+    run_wrk swiftlet-image "$GATEWAY/function/$fn/" "$c"
+    run_wrk netns-image "http://127.0.0.1:8080/" "$c" "$ipid"
+    sj="$WORK/wrk-swiftlet-image-c$c.json"
+    nj="$WORK/wrk-netns-image-c$c.json"
+    for f in p50 p99 rps errors; do
+        case $f in
+            p50) what="p50 latency" ;; p99) what="p99 latency" ;; rps) what="throughput" ;; errors) what="errors / requests" ;;
+        esac
+        row "warm image (busybox httpd), $c conn: $what" "$($PY "$HELPER" fmt-wrk "$sj" $f)" "$($PY "$HELPER" fmt-wrk "$nj" $f)" \
+            "the swiftlet instance itself, wrk inside its netns (no gateway)"
+    done
+done
+
 for c in $CONNECTIONS; do
     hj="$WORK/wrk-healthz-c$c.json"
     row "gateway alone, GET /healthz, $c conn: p50 / p99" \

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,11 +27,11 @@ static void return_home(int homefd) {
     }
 }
 
-int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port) {
+int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port, int timeout_ms) {
     if (setns(nsfd, CLONE_NEWNET) != 0) {
         return -errno;
     }
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int saved = errno;
     return_home(homefd);
     if (fd < 0) {
@@ -45,15 +46,26 @@ int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
-        saved = errno;
-        close(fd);
-        return -saved;
-    }
-    int flags = fcntl(fd, F_GETFL);
-    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-        saved = errno;
-        close(fd);
-        return -saved;
+        if (errno != EINPROGRESS) {
+            saved = errno;
+            close(fd);
+            return -saved;
+        }
+        // A full listen backlog delays the handshake: wait a bounded time, never forever.
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int ready = poll(&pfd, 1, timeout_ms);
+        if (ready <= 0) {
+            saved = ready == 0 ? ETIMEDOUT : errno;
+            close(fd);
+            return -saved;
+        }
+        int error = 0;
+        socklen_t length = sizeof(error);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+            saved = error != 0 ? error : errno;
+            close(fd);
+            return -saved;
+        }
     }
     return fd;
 }

@@ -1,3 +1,4 @@
+import HTTPTypes
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -27,8 +28,24 @@ public final class ConnectionPool: Sendable {
     /// Sends `request` on an idle or new connection and returns the response head.
     public func send(_ request: ProxyRequest, timeout: TimeAmount) async throws -> ProxyResponse {
         let connection = try await acquire()
-        return try await connection.send(request, timeout: timeout)
+        do {
+            return try await connection.send(request, timeout: timeout)
+        } catch ProxyError.staleConnection(let written) {
+            // Send again, once, on a new connection when the request never left or when sending
+            // it twice is harmless; a crashed instance then fails to connect and the caller gets 502.
+            guard !written || Self.idempotent.contains(request.head.method) else {
+                throw ProxyError.connectionFailed("the instance closed the connection without answering")
+            }
+            do {
+                return try await acquire(fresh: true).send(request, timeout: timeout)
+            } catch ProxyError.staleConnection {
+                throw ProxyError.connectionFailed("the instance closed the connection without answering")
+            }
+        }
     }
+
+    /// Methods a client may repeat (RFC 9110 §9.2.2).
+    static let idempotent: Set<HTTPRequest.Method> = [.get, .head, .options, .put, .delete, .trace]
 
     /// Closes every connection and refuses new ones.
     public func close() {
@@ -40,7 +57,8 @@ public final class ConnectionPool: Sendable {
         for connection in idle { connection.close() }
     }
 
-    private func acquire() async throws -> InstanceConnection {
+    private func acquire(fresh: Bool = false) async throws -> InstanceConnection {
+        if fresh { return try await dialNew() }
         let now = NIODeadline.now()
         let (reused, stale) = state.withLockedValue { state -> (InstanceConnection?, [InstanceConnection]) in
             var stale: [InstanceConnection] = []
@@ -54,6 +72,10 @@ public final class ConnectionPool: Sendable {
         }
         for connection in stale { connection.close() }
         if let reused { return reused }
+        return try await dialNew()
+    }
+
+    private func dialNew() async throws -> InstanceConnection {
         guard !state.withLockedValue({ $0.closed }) else {
             throw ProxyError.connectionFailed("the instance is shutting down")
         }

@@ -20,11 +20,14 @@ final class InstanceConnection: Sendable {
     private let jobStream: AsyncStream<Job>
     private let channel: any Channel
     private let open = NIOLockedValueBox(true)
+    /// Set when the instance's answer says the connection ends with it (HTTP/1.0, `close`).
+    private let closeAfterResponse: NIOLockedValueBox<Bool>
     /// When the connection went back to the pool.
     let idleSince = NIOLockedValueBox(NIODeadline.now())
 
-    private init(channel: any Channel) {
+    private init(channel: any Channel, closeAfterResponse: NIOLockedValueBox<Bool>) {
         self.channel = channel
+        self.closeAfterResponse = closeAfterResponse
         (jobStream, jobs) = AsyncStream.makeStream(of: Job.self)
     }
 
@@ -35,15 +38,17 @@ final class InstanceConnection: Sendable {
     static func open(fd: CInt, group: any EventLoopGroup, onIdle: @escaping @Sendable (InstanceConnection) -> Void) async throws
         -> InstanceConnection
     {
+        let closeAfterResponse = NIOLockedValueBox(false)
         let asyncChannel = try await ClientBootstrap(group: group)
             .withConnectedSocket(fd) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(KeepAliveObserver(closeAfterResponse: closeAfterResponse))
                     try channel.pipeline.syncOperations.addHandler(HTTP1ToHTTPClientCodec())
                     return try NIOAsyncChannel<HTTPResponsePart, HTTPRequestPart>(wrappingChannelSynchronously: channel)
                 }
             }
-        let connection = InstanceConnection(channel: asyncChannel.channel)
+        let connection = InstanceConnection(channel: asyncChannel.channel, closeAfterResponse: closeAfterResponse)
         // The task ends when the channel closes; it holds no reference that outlives it.
         Task { await connection.run(asyncChannel, onIdle: onIdle) }
         return connection
@@ -104,16 +109,34 @@ final class InstanceConnection: Sendable {
         }
         defer { timer.cancel() }
         var delivered = false
+        var written = false
         do {
-            try await outbound.write(.head(job.request.head))
+            // One write, one flush. If the instance closes while we write (a server that answers
+            // as soon as it has the head, then closes), its answer may still be there to read.
+            var parts: [HTTPRequestPart] = [.head(job.request.head)]
             if job.request.body.readableBytes > 0 {
-                try await outbound.write(.body(job.request.body))
+                parts.append(.body(job.request.body))
             }
-            try await outbound.write(.end(nil))
+            parts.append(.end(nil))
+            written = true
+            do {
+                try await outbound.write(contentsOf: parts)
+            } catch {
+                // Read on: an answer the instance sent before closing is still delivered; without
+                // one, the exchange ends as a stale connection below.
+            }
             var head: HTTPResponse
             repeat {
-                guard let part = try await iterator.next() else {
-                    throw ProxyError.connectionFailed("the instance closed the connection without answering")
+                // A connection that ends before any answer (an idle keep-alive the instance closed,
+                // or a reset from a full listen queue) may be retried by the pool.
+                let next: HTTPResponsePart?
+                do {
+                    next = try await iterator.next()
+                } catch {
+                    throw timedOut.withLockedValue({ $0 }) ? error : ProxyError.staleConnection(written: written)
+                }
+                guard let part = next else {
+                    throw ProxyError.staleConnection(written: written)
                 }
                 guard case .head(let h) = part else {
                     throw ProxyError.connectionFailed("the instance sent a malformed response")
@@ -132,13 +155,14 @@ final class InstanceConnection: Sendable {
                     if abandoned.withLockedValue({ $0 }) { return false }
                 case .end:
                     bodyChannel.finish()
-                    return Self.keepAlive(head) && !timedOut.withLockedValue({ $0 })
+                    return Self.keepAlive(head) && !closeAfterResponse.withLockedValue({ $0 }) && !timedOut.withLockedValue({ $0 })
                 case .head:
                     throw ProxyError.connectionFailed("the instance sent a malformed response")
                 }
             }
         } catch {
-            let failure: any Error = timedOut.withLockedValue({ $0 }) ? ProxyError.timeout : (error as? ProxyError ?? .connectionFailed("\(error)"))
+            let failure: any Error =
+                timedOut.withLockedValue({ $0 }) ? ProxyError.timeout : (error as? ProxyError ?? .connectionFailed("\(error)"))
             if delivered {
                 bodyChannel.fail(failure)
             } else {
@@ -150,5 +174,25 @@ final class InstanceConnection: Sendable {
 
     private static func keepAlive(_ head: HTTPResponse) -> Bool {
         !(head.headerFields[.connection]?.lowercased().contains("close") ?? false)
+    }
+}
+
+/// Notes whether an HTTP/1 answer ends its connection (HTTP/1.0 without keep-alive, or
+/// `Connection: close`), which the HTTP-types conversion after it cannot tell.
+final class KeepAliveObserver: ChannelInboundHandler, Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = HTTPClientResponsePart
+
+    private let closeAfterResponse: NIOLockedValueBox<Bool>
+
+    init(closeAfterResponse: NIOLockedValueBox<Bool>) {
+        self.closeAfterResponse = closeAfterResponse
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data), !head.isKeepAlive {
+            closeAfterResponse.withLockedValue { $0 = true }
+        }
+        context.fireChannelRead(data)
     }
 }

@@ -98,4 +98,8 @@ public enum ProxyError: Error, Sendable {
     case connectionFailed(String)
     /// A collected response exceeded its limit.
     case responseTooLarge
+    /// The connection ended before any answer (a kept-alive connection the instance had closed,
+    /// or a reset); the request may be sent again on a new connection (`written` tells whether
+    /// it left at all).
+    case staleConnection(written: Bool)
 }

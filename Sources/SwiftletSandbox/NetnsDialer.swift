@@ -14,7 +14,7 @@ public final class NetnsDialer: Sendable {
     private let homeFD: CInt
 
     /// Creates a dialer with its own threads; call ``shutdown()`` when done.
-    public init(threads: Int = 2) throws {
+    public init(threads: Int = 8) throws {
         let fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw SwiftletError(.internal, "cannot open /proc/self/ns/net (errno \(errno)); swiftlet needs Linux network namespaces and must run as root")
@@ -30,11 +30,12 @@ public final class NetnsDialer: Sendable {
         close(homeFD)
     }
 
-    /// A connected, non-blocking socket to `127.0.0.1:port` in the namespace `namespaceFD`.
+    /// A connected, non-blocking socket to `127.0.0.1:port` in the namespace `namespaceFD`; a
+    /// handshake that takes over 3 s (a full listen backlog) fails with `ETIMEDOUT`.
     public func connect(namespaceFD: CInt, port: UInt16) async throws -> CInt {
         let home = homeFD
         let result = try await threadPool.runIfActive {
-            cswiftlet_connect_loopback_in_netns(namespaceFD, home, port)
+            cswiftlet_connect_loopback_in_netns(namespaceFD, home, port, 3000)
         }
         guard result >= 0 else { throw DialError(errno: -result) }
         return result

@@ -17,6 +17,7 @@ enum ImageFixture {
             try fm.createDirectory(atPath: root + "/" + dir, withIntermediateDirectories: true)
         }
         try fm.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
+        try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/bin/busybox")
         for tool in ["sh", "cat", "echo", "env", "id"] {
             try fm.createSymbolicLink(atPath: root + "/bin/" + tool, withDestinationPath: "/bin/busybox")
         }

@@ -40,6 +40,14 @@ extension EndToEnd {
                 #expect(echo.status == 200, "\(echo.text)")
                 #expect(echo.text.contains("method=POST query=x=1 uid=1000 greeting=hi"), "\(echo.text)")
                 #expect(echo.text.contains("body!"))
+                // busybox httpd closes every connection (HTTP/1.0): concurrent calls must all succeed.
+                let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                    for _ in 0..<160 {
+                        group.addTask { try await platform.call("web").status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
+                }
+                #expect(statuses.filter { $0 != 200 }.isEmpty, "failed calls: \(statuses.filter { $0 != 200 })")
                 let status = try await platform.request(.GET, "/system/function/web", auth: true).json()
                 #expect(status["image"] as? String == "localhost/busy-httpd:1.0")
                 #expect(status["readOnlyRootFilesystem"] as? Bool == true)

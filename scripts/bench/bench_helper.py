@@ -8,6 +8,17 @@ Subcommands (every figure is timed with time.perf_counter(), a monotonic clock):
   swiftlet-key DATA_DIR                   the run-directory key Swiftlet derives from DATA_DIR
   cold-swiftlet GATEWAY DATA_DIR RUNTIME CODE RUNS PREFIX
                                           deploy -> first 200 -> remove, RUNS times (JSON out)
+  cold-swiftlet-image GATEWAY DATA_DIR IMAGE READONLY RUNS PREFIX
+                                          the same for an image function (GET /function/NAME/)
+  make-image DIR REFERENCE                a busybox httpd image as a `docker save` tarball
+                                          (DIR/image.tar; its rootfs stays in DIR/rootfs)
+  import-image GATEWAY DATA_DIR TARBALL   POST /system/images/import, timed (JSON out)
+  image-rootfs DATA_DIR                   the unpacked rootfs dir of the (single) stored image
+  make-image-bundle DIR ROOTFS            an OCI bundle whose read-only root is ROOTFS (uid 1000)
+  cold-runc-httpd RUNC STATE BUNDLE RUNS MODE PORT PATH
+                                          start busybox httpd in BUNDLE (MODE run: `runc run -d`;
+                                          create: `runc create`, loopback up, `runc start`) ->
+                                          first 200 on 127.0.0.1:PORT inside its netns (JSON out)
   make-bundle DIR                         a bare OCI bundle: read-only rootfs of host binds
   cold-runc RUNC STATE BUNDLE RUNS ARG... `runc run` of ARG..., RUNS times (JSON out)
   cold-host RUNS ARG...                   ARG... run directly on the host, RUNS times (JSON out)
@@ -102,7 +113,7 @@ class Gateway:
         password = open(os.path.join(data_dir, "basic-auth-password")).read().strip()
         self.auth = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
 
-    def call(self, method, path, body=None, timeout=60.0):
+    def call(self, method, path, body=None, timeout=60.0, raw=None, content_type=None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
         try:
             headers = {"Authorization": self.auth, "User-Agent": "swiftlet-bench"}
@@ -110,6 +121,9 @@ class Gateway:
             if body is not None:
                 data = json.dumps(body).encode()
                 headers["Content-Type"] = "application/json"
+            elif raw is not None:
+                data = raw
+                headers["Content-Type"] = content_type or "application/octet-stream"
             conn.request(method, path, body=data, headers=headers)
             resp = conn.getresponse()
             return resp.status, resp.read()
@@ -126,15 +140,28 @@ def runc_list(root):
 
 
 def cold_swiftlet(gateway_url, data_dir, runtime, code_path, runs, prefix):
-    gw = Gateway(gateway_url, data_dir)
     code = base64.b64encode(open(code_path, "rb").read()).decode()
+    cold_loop(gateway_url, data_dir, runs, prefix,
+              lambda name: {"service": name, "runtime": runtime, "code": code},
+              "/function/%s?name=bench")
+
+
+def cold_swiftlet_image(gateway_url, data_dir, image, readonly, runs, prefix):
+    ro = readonly in ("1", "true", "yes")
+    cold_loop(gateway_url, data_dir, runs, prefix,
+              lambda name: {"service": name, "image": image, "readOnlyRootFilesystem": ro},
+              "/function/%s/")
+
+
+def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path):
+    """deploy -> first 200 from call_path % name -> remove, RUNS times, a new name each time."""
+    gw = Gateway(gateway_url, data_dir)
     state_root = "/run/swiftlet/%s/runc" % swiftlet_key(data_dir)
     totals, posts, errors = [], [], []
     for i in range(int(runs)):
         name = "%s-%d" % (prefix, i + 1)
         t0 = time.perf_counter()
-        status, body = gw.call("POST", "/system/functions",
-                               {"service": name, "runtime": runtime, "code": code})
+        status, body = gw.call("POST", "/system/functions", make_body(name))
         t_post = time.perf_counter()
         if status not in (200, 201, 202):
             errors.append("deploy %s: HTTP %d %s" % (name, status, body[:200]))
@@ -146,7 +173,7 @@ def cold_swiftlet(gateway_url, data_dir, runtime, code_path, runs, prefix):
         while time.perf_counter() < deadline:
             attempts += 1
             try:
-                status, body = get(gw.port, "/function/%s?name=bench" % name, timeout=60.0)
+                status, body = get(gw.port, call_path % name, timeout=60.0)
             except OSError as e:
                 status, body = 0, str(e).encode()
             if status == 200:
@@ -163,13 +190,241 @@ def cold_swiftlet(gateway_url, data_dir, runtime, code_path, runs, prefix):
         status, body = gw.call("DELETE", "/system/functions", {"functionName": name})
         if status != 200:
             errors.append("remove %s: HTTP %d %s" % (name, status, body[:200]))
-        # Let the teardown finish before the next run (the DELETE already waits for it).
+        # Let the teardown finish before the next run (the DELETE already waits for it). Other
+        # functions (the warm ones) may be running: only this function's containers count.
         end = time.perf_counter() + 10.0
-        while runc_list(state_root) and time.perf_counter() < end:
+        while any(c.startswith(name + "-") for c in runc_list(state_root)) and time.perf_counter() < end:
             time.sleep(0.05)
         time.sleep(0.3)
     res = summary(totals)
     res["post_ms"] = summary(posts)
+    res["errors"] = errors
+    out(res)
+
+
+# --------------------------------------------------------------------------
+# Image functions: the image, its import, a runc bundle over the same rootfs
+# --------------------------------------------------------------------------
+
+def make_image(directory, reference):
+    """A busybox-static httpd image, packed like `docker save` (manifest.json, config, layer)."""
+    import gzip
+    import hashlib
+    import shutil
+    import tarfile
+
+    root = os.path.join(directory, "rootfs")
+    for d in ("bin", "etc", "www/_", "tmp"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    shutil.copy2("/bin/busybox", os.path.join(root, "bin", "busybox"))
+    os.chmod(os.path.join(root, "bin", "busybox"), 0o755)
+    for tool in ("sh", "cat", "echo", "env", "id", "ls", "true", "httpd"):
+        os.symlink("/bin/busybox", os.path.join(root, "bin", tool))
+    with open(os.path.join(root, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/www:/bin/sh\n")
+    with open(os.path.join(root, "etc", "group"), "w") as f:
+        f.write("root:x:0:\napp:x:1000:\n")
+    with open(os.path.join(root, "www", "_", "health"), "w") as f:
+        f.write("OK")
+    with open(os.path.join(root, "www", "index.html"), "w") as f:
+        f.write("hello from an image\n")
+    for dirpath, dirnames, filenames in os.walk(root):
+        for n in dirnames:
+            os.chmod(os.path.join(dirpath, n), 0o755)
+        for n in filenames:
+            if n != "busybox":
+                os.chmod(os.path.join(dirpath, n), 0o644)
+    os.chmod(os.path.join(root, "tmp"), 0o1777)
+
+    def owned_by_root(info):
+        info.uid = info.gid = 0
+        info.uname = info.gname = ""
+        info.mtime = 0
+        return info
+
+    layer_tar = os.path.join(directory, "layer.tar")
+    with tarfile.open(layer_tar, "w", format=tarfile.PAX_FORMAT) as tar:
+        for entry in sorted(os.listdir(root)):
+            tar.add(os.path.join(root, entry), arcname=entry, filter=owned_by_root)
+    raw = open(layer_tar, "rb").read()
+    diff_id = "sha256:" + hashlib.sha256(raw).hexdigest()
+    layer_gz = gzip.compress(raw, mtime=0)
+    config = {
+        "architecture": "amd64", "os": "linux",
+        "config": {
+            "Cmd": ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"],
+            "Env": ["PATH=/bin"],
+            "WorkingDir": "/www",
+            "User": "app",
+            "ExposedPorts": {"8080/tcp": {}},
+        },
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    }
+    config_bytes = json.dumps(config, sort_keys=True).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    manifest = [{"Config": config_name, "RepoTags": [reference], "Layers": ["layer.tar.gz"]}]
+    archive = os.path.join(directory, "image.tar")
+    with tarfile.open(archive, "w") as tar:
+        for name, data in (("manifest.json", json.dumps(manifest).encode()), (config_name, config_bytes),
+                           ("layer.tar.gz", layer_gz)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            tar.addfile(info, __import__("io").BytesIO(data))
+    out({"archive": archive, "archive_bytes": os.path.getsize(archive), "layer_bytes": len(raw),
+         "layer_gz_bytes": len(layer_gz), "diff_id": diff_id})
+
+
+def import_image(gateway_url, data_dir, tarball):
+    gw = Gateway(gateway_url, data_dir)
+    data = open(tarball, "rb").read()
+    t0 = time.perf_counter()
+    status, body = gw.call("POST", "/system/images/import", raw=data, content_type="application/x-tar", timeout=120.0)
+    t1 = time.perf_counter()
+    res = summary([(t1 - t0) * 1000.0] if status == 201 else [])
+    res["status"] = status
+    res["body"] = body.decode(errors="replace")[:500]
+    res["errors"] = [] if status == 201 else ["import: HTTP %d %s" % (status, body[:300])]
+    out(res)
+    return 0 if status == 201 else 1
+
+
+def image_rootfs(data_dir):
+    base = os.path.join(data_dir, "images", "rootfs")
+    dirs = [d for d in sorted(os.listdir(base)) if re.fullmatch(r"[0-9a-f]{64}", d)] if os.path.isdir(base) else []
+    if len(dirs) != 1:
+        print("expected one unpacked rootfs under %s, found %s" % (base, dirs), file=sys.stderr)
+        return 1
+    print(os.path.join(base, dirs[0]))
+    return 0
+
+
+def make_image_bundle(directory, rootfs):
+    """A bundle over ROOTFS (read-only, used as is: the image store's mount points exist in it)."""
+    for d in ("proc", "dev", "tmp"):
+        if not os.path.isdir(os.path.join(rootfs, d)):
+            print("%s has no /%s (start an instance of the image first)" % (rootfs, d), file=sys.stderr)
+            return 1
+    os.makedirs(directory, exist_ok=True)
+    config = {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 1000, "gid": 1000},
+            "args": ["/bin/busybox", "httpd", "-f", "-p", "8080", "-h", "/www"],
+            "env": ["PATH=/bin", "HOME=/www"],
+            "cwd": "/www",
+            "capabilities": {"bounding": [], "effective": [], "permitted": [], "ambient": []},
+            "noNewPrivileges": True,
+        },
+        "root": {"path": os.path.abspath(rootfs), "readonly": True},
+        "hostname": "bench",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]},
+        ],
+        "linux": {
+            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "network")],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"],
+        },
+    }
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+    return 0
+
+
+CLONE_NEWNET = 0x40000000
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _setns(fd):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.setns(fd, CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), "setns")
+
+
+def _loopback_up():
+    import fcntl
+    import struct
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        ifr = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh22x", b"lo", 0))
+        flags = struct.unpack("16sh", ifr[:18])[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
+
+
+def cold_runc_httpd(runc, state, bundle, runs, mode, port, path):
+    """Start busybox httpd in BUNDLE, bring up the loopback of its netns (the main thread
+    enters it with setns), poll GET PATH every 1 ms until 200; then back to the host netns."""
+    host_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
+    times, errors = [], []
+    port = int(port)
+    for i in range(int(runs)):
+        cid = "swiftlet-bench-httpd-%d-%d" % (os.getpid(), i)
+        # Not in the runc state root: runc would take files there for containers.
+        pidfile = os.path.join(bundle, cid + ".pid")
+        errfile = open(os.path.join(bundle, cid + ".err"), "w+")
+        ok = False
+        t0 = time.perf_counter()
+        try:
+            # Output to a file, not a pipe: the detached container keeps its stdio open.
+            first = "run" if mode == "run" else "create"
+            cmd = [runc, "--root", state, first] + (["-d"] if mode == "run" else []) + \
+                ["--pid-file", pidfile, "--bundle", bundle, cid]
+            p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=errfile, stderr=errfile)
+            if p.returncode != 0:
+                errfile.seek(0)
+                raise RuntimeError("runc %s %s: exit %d: %s" % (first, cid, p.returncode, errfile.read()[-300:]))
+            pid = int(open(pidfile).read().strip())
+            ns = os.open("/proc/%d/ns/net" % pid, os.O_RDONLY)
+            try:
+                _setns(ns)
+                _loopback_up()
+            finally:
+                os.close(ns)
+                _setns(host_ns)
+            if mode != "run":
+                p = subprocess.run([runc, "--root", state, "start", cid], stdin=subprocess.DEVNULL,
+                                   stdout=errfile, stderr=errfile)
+                if p.returncode != 0:
+                    errfile.seek(0)
+                    raise RuntimeError("runc start %s: exit %d: %s" % (cid, p.returncode, errfile.read()[-300:]))
+            ns = os.open("/proc/%d/ns/net" % pid, os.O_RDONLY)
+            try:
+                _setns(ns)
+                while time.perf_counter() - t0 < 30.0:
+                    try:
+                        status, _ = get(port, path, timeout=5.0)
+                        if status == 200:
+                            ok = True
+                            break
+                    except OSError:
+                        pass
+                    time.sleep(0.001)
+            finally:
+                os.close(ns)
+                _setns(host_ns)
+            t1 = time.perf_counter()
+            if ok:
+                times.append((t1 - t0) * 1000.0)
+            else:
+                errors.append("%s: no 200 on :%d%s within 30 s" % (cid, port, path))
+        except Exception as e:
+            errors.append(str(e))
+        finally:
+            errfile.close()
+            subprocess.run([runc, "--root", state, "delete", "-f", cid], capture_output=True)
+            for f in (pidfile, errfile.name):
+                try:
+                    os.unlink(f)
+                except OSError:
+                    pass
+        time.sleep(0.1)
+    os.close(host_ns)
+    res = summary(times)
     res["errors"] = errors
     out(res)
 
@@ -463,6 +718,18 @@ def main(argv):
         print(swiftlet_key(args[0]))
     elif cmd == "cold-swiftlet":
         cold_swiftlet(*args[:6])
+    elif cmd == "cold-swiftlet-image":
+        cold_swiftlet_image(*args[:6])
+    elif cmd == "make-image":
+        make_image(args[0], args[1])
+    elif cmd == "import-image":
+        return import_image(args[0], args[1], args[2])
+    elif cmd == "image-rootfs":
+        return image_rootfs(args[0])
+    elif cmd == "make-image-bundle":
+        return make_image_bundle(args[0], args[1])
+    elif cmd == "cold-runc-httpd":
+        cold_runc_httpd(*args[:7])
     elif cmd == "make-bundle":
         make_bundle(args[0])
     elif cmd == "cold-runc":

@@ -12,11 +12,12 @@ int cswiftlet_unshare(int flags);
 /// The CLONE_NEWNET flag value.
 int cswiftlet_clone_newnet(void);
 
-/// On the calling thread: enters the network namespace `nsfd`, opens a TCP socket connected to
-/// 127.0.0.1:`port` there, and returns to the namespace `homefd`. Returns the connected socket
-/// (non-blocking, close-on-exec, TCP_NODELAY) or -errno. Aborts the process if it cannot return
-/// to `homefd`, since a thread left in a function's namespace would be a security hole.
-int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port);
+/// On the calling thread: enters the network namespace `nsfd`, opens a TCP socket there, returns
+/// to the namespace `homefd`, and connects the socket to 127.0.0.1:`port` (waiting at most
+/// `timeout_ms` for the handshake). Returns the connected socket (non-blocking, close-on-exec,
+/// TCP_NODELAY) or -errno. Aborts the process if it cannot return to `homefd`, since a thread
+/// left in a function's namespace would be a security hole.
+int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port, int timeout_ms);
 
 /// On the calling thread: enters `nsfd`, sets the loopback interface up, returns to `homefd`.
 /// Returns 0 or -errno.
