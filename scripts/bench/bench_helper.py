@@ -232,8 +232,10 @@ def make_image(directory, reference):
         for n in dirnames:
             os.chmod(os.path.join(dirpath, n), 0o755)
         for n in filenames:
-            if n != "busybox":
-                os.chmod(os.path.join(dirpath, n), 0o644)
+            path = os.path.join(dirpath, n)
+            # Never chmod through a symlink: bin/sh -> /bin/busybox would change the HOST's file.
+            if n != "busybox" and not os.path.islink(path):
+                os.chmod(path, 0o644)
     os.chmod(os.path.join(root, "tmp"), 0o1777)
 
     def owned_by_root(info):
