@@ -33,6 +33,7 @@ struct GatewayClient {
     ) async throws -> Answer {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        request.headers.add(name: "User-Agent", value: "swiftlet-cli/\(SwiftletVersion.current)")
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if auth { addAuthorization(to: &request) }
         if let body {
