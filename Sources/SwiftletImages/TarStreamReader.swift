@@ -187,49 +187,19 @@ final class TarStreamReader {
     }
 
     private static func string(_ data: ArraySlice<UInt8>) -> String {
-        let end = data.firstIndex(of: 0) ?? data.endIndex
-        return String(decoding: data[data.startIndex..<end], as: UTF8.self)
+        TarFields.string(data)
     }
 
     private func number(_ header: [UInt8], at offset: Int, length: Int) throws(SwiftletError) -> Int64 {
-        let slice = header[offset..<offset + length]
-        if let first = slice.first, first & 0x80 != 0 {
-            // GNU base-256: big-endian binary after the marker bit.
-            guard first & 0x40 == 0 else { throw corrupt("a numeric field is negative") }
-            var value = Int64(first & 0x3F)
-            for byte in slice.dropFirst() {
-                guard value < (Int64.max >> 8) else { throw corrupt("a numeric field overflows") }
-                value = value << 8 | Int64(byte)
-            }
-            return value
+        do {
+            return try TarFields.number(header[offset..<offset + length])
+        } catch {
+            throw corrupt(error.rawValue)
         }
-        var value: Int64 = 0
-        var seenDigit = false
-        for byte in slice {
-            if byte == 0 || byte == UInt8(ascii: " ") {
-                if seenDigit { break } else { continue }
-            }
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "7") else { throw corrupt("a numeric field is not octal") }
-            guard value < (Int64.max >> 3) else { throw corrupt("a numeric field overflows") }
-            value = value * 8 + Int64(byte - UInt8(ascii: "0"))
-            seenDigit = true
-        }
-        return value
     }
 
     private static func verifyChecksum(_ header: [UInt8], what: String) throws(SwiftletError) {
-        var stored = 0
-        for byte in header[148..<156] where byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "7") {
-            stored = stored * 8 + Int(byte - UInt8(ascii: "0"))
-        }
-        var unsigned = 0
-        var signed = 0
-        for (i, byte) in header.enumerated() {
-            let value = (148..<156).contains(i) ? UInt8(ascii: " ") : byte
-            unsigned += Int(value)
-            signed += Int(Int8(bitPattern: value))
-        }
-        guard stored == unsigned || stored == signed else {
+        guard TarFields.checksumMatches(header[...]) else {
             throw SwiftletError(
                 .invalidInput,
                 "\(what) is not a valid tar archive (a header checksum does not match); export or push the image again"
@@ -238,22 +208,10 @@ final class TarStreamReader {
     }
 
     private func paxRecords(_ data: ArraySlice<UInt8>) throws(SwiftletError) -> [String: String] {
-        var records: [String: String] = [:]
-        var rest = data
-        while !rest.isEmpty {
-            if rest.allSatisfy({ $0 == 0 }) { break }
-            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
-                let length = Int(String(decoding: rest[rest.startIndex..<space], as: UTF8.self)),
-                length > rest.distance(from: rest.startIndex, to: space) + 1, length <= rest.count,
-                rest[rest.startIndex + length - 1] == UInt8(ascii: "\n")
-            else { throw corrupt("a pax header record is malformed") }
-            let record = rest[rest.index(after: space)..<rest.startIndex + length - 1]
-            if let eq = record.firstIndex(of: UInt8(ascii: "=")) {
-                records[String(decoding: record[record.startIndex..<eq], as: UTF8.self)] =
-                    String(decoding: record[record.index(after: eq)...], as: UTF8.self)
-            }
-            rest = rest[(rest.startIndex + length)...]
+        do {
+            return try TarFields.paxRecords(data)
+        } catch {
+            throw corrupt(error.rawValue)
         }
-        return records
     }
 }

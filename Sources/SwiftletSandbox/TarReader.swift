@@ -102,62 +102,29 @@ struct TarReader {
     }
 
     private static func string(_ data: ArraySlice<UInt8>) -> String {
-        let end = data.firstIndex(of: 0) ?? data.endIndex
-        return String(decoding: data[data.startIndex..<end], as: UTF8.self)
+        TarFields.string(data)
     }
 
     private static func number(_ header: ArraySlice<UInt8>, at offset: Int, length: Int) throws(SwiftletError) -> Int {
         let start = header.startIndex + offset
-        let slice = header[start..<start + length]
-        if let first = slice.first, first & 0x80 != 0 {
-            // GNU base-256: big-endian binary after the marker bit.
-            var value = Int(first & 0x7F)
-            for byte in slice.dropFirst() {
-                guard value < (Int.max >> 8) else { throw corrupt("a numeric field overflows") }
-                value = value << 8 | Int(byte)
-            }
-            return value
+        let value: Int64
+        do {
+            value = try TarFields.number(header[start..<start + length])
+        } catch {
+            throw corrupt(error.rawValue)
         }
-        var value = 0
-        var seenDigit = false
-        for byte in slice {
-            if byte == 0 || byte == UInt8(ascii: " ") {
-                if seenDigit { break } else { continue }
-            }
-            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "7") else { throw corrupt("a numeric field is not octal") }
-            guard value < (Int.max >> 3) else { throw corrupt("a numeric field overflows") }
-            value = value * 8 + Int(byte - UInt8(ascii: "0"))
-            seenDigit = true
-        }
-        return value
+        return Int(value)
     }
 
     private static func verifyChecksum(_ header: ArraySlice<UInt8>) throws(SwiftletError) {
-        let stored = try number(header, at: 148, length: 8)
-        var sum = 0
-        for (i, byte) in header.enumerated() {
-            sum += (148..<156).contains(i) ? 32 : Int(byte)
-        }
-        guard sum == stored else { throw corrupt("a header checksum does not match") }
+        guard TarFields.checksumMatches(header) else { throw corrupt("a header checksum does not match") }
     }
 
     private static func paxRecords(_ data: ArraySlice<UInt8>) throws(SwiftletError) -> [String: String] {
-        var records: [String: String] = [:]
-        var rest = data
-        while !rest.isEmpty {
-            guard let space = rest.firstIndex(of: UInt8(ascii: " ")),
-                let length = Int(String(decoding: rest[rest.startIndex..<space], as: UTF8.self)),
-                // "<length> <key>=<value>\n": the length covers at least the digits, the space and the newline.
-                length > rest.distance(from: rest.startIndex, to: space) + 1, length <= rest.count,
-                rest[rest.startIndex + length - 1] == UInt8(ascii: "\n")
-            else { throw corrupt("a pax header record is malformed") }
-            let record = rest[rest.index(after: space)..<rest.startIndex + length - 1]
-            if let eq = record.firstIndex(of: UInt8(ascii: "=")) {
-                records[String(decoding: record[record.startIndex..<eq], as: UTF8.self)] =
-                    String(decoding: record[record.index(after: eq)...], as: UTF8.self)
-            }
-            rest = rest[(rest.startIndex + length)...]
+        do {
+            return try TarFields.paxRecords(data)
+        } catch {
+            throw corrupt(error.rawValue)
         }
-        return records
     }
 }

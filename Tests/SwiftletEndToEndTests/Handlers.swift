@@ -133,8 +133,9 @@ enum Handlers {
                 while len(pids) < 100000:
                     pid = os.fork()
                     if pid == 0:
-                        time.sleep(30)
-                        os._exit(0)
+                        # exec at once: a forked Python would dirty its copied pages and make
+                        # memory, not the pids limit, the thing that stops the bomb.
+                        os.execv("/bin/sleep", ["sleep", "30"])
                     pids.append(pid)
             except OSError as e:
                 error = e.strerror

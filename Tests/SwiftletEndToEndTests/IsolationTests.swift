@@ -52,7 +52,7 @@ extension EndToEnd {
         @Test("a fork bomb stops at the pids limit and the function keeps serving")
         func forkBomb() async throws {
             try await TestPlatform.with { platform in
-                try await platform.deployOK("bomb", runtime: "python3", source: Handlers.forkBomb)
+                try await platform.deployOK("bomb", runtime: "python3", source: Handlers.forkBomb, extra: ["limits": ["memory": "1Gi"]])
                 try await platform.deployOK("bystander", runtime: "python3", source: Handlers.version("fine"))
                 #expect(try await platform.call("bystander").text == "fine")
                 let answer = try await platform.call("bomb", path: "/bomb", timeout: .seconds(60))
