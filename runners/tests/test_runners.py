@@ -291,10 +291,14 @@ def chunks_of(data, size=64 * 1024):
 
 
 def test_startup_line(echo):
-    text = echo.stderr()
     lang = "python3" if echo.kind == "python" else "node"
-    assert "swiftlet %s runner: handler loaded from %s, listening on 127.0.0.1:%d" % (
-        lang, echo.function_dir, echo.port) in text
+    expected = "swiftlet %s runner: handler loaded from %s, listening on 127.0.0.1:%d" % (
+        lang, echo.function_dir, echo.port)
+    # The port accepts connections as soon as it listens; the line may follow a moment later.
+    deadline = time.monotonic() + 5
+    while expected not in echo.stderr() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert expected in echo.stderr()
 
 
 def test_health(echo):
