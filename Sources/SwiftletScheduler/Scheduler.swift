@@ -94,6 +94,12 @@ public final class Scheduler: Service, Sendable {
         await pool.update(spec)
     }
 
+    /// Replaces every instance of `spec`'s function with new ones (rolling, as for an update):
+    /// used when something the instances read at start, like a secret, changed.
+    public func restart(_ spec: FunctionSpec) async {
+        await update(spec)
+    }
+
     /// Stops serving the function `name` and removes its instances.
     public func remove(_ name: String) async {
         let pool = pools.withLockedValue { $0.removeValue(forKey: name) }
