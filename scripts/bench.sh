@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Swiftlet benchmark: cold start, warm latency and throughput, each beside a reference
-# measured in the same run on the same machine.
+# Swiftlet benchmark: scale from zero (with and without the warm pool), cold start, warm
+# latency and throughput, each beside a reference measured in the same run on the same machine.
 #
 # Usage (as root, from anywhere):
 #   scripts/bench.sh
@@ -8,35 +8,43 @@
 #
 # Knobs (environment):
 #   SWIFTLET_BIN        use this binary instead of building .build-release/release/swiftlet
-#   BENCH_RUNS          cold starts per measurement (default 5)
+#   BENCH_COLD_RUNS     scale-from-zero runs per series, and runs of the runc/docker busybox echo
+#                       references (default 30)
+#   BENCH_RUNS          deploy -> first 200 cold starts and other references (default 5)
 #   BENCH_DURATION      wrk duration of each measured load run (default 10s)
 #   BENCH_WARMUP        wrk warm-up before each measured run, discarded (default 2s)
-#   BENCH_CONNECTIONS   wrk connection counts (default "1 16"; threads = min(2, connections))
-#   BENCH_NODE          1 (default) also measures the node function, 0 skips it
-#   BENCH_OUTPUT        also write the final report (machine + table) to this file
+#   BENCH_CONNECTIONS   wrk connection counts (default "1 8 64"; threads = min(2, connections))
+#   BENCH_NODE          1 (default) also measures node, 0 skips it
+#   BENCH_OUTPUT        also write the final report (machine + table + targets) to this file
 #   BENCH_KEEP          1 keeps the work directory (logs, wrk outputs) instead of removing it
 #
 # What it does:
 #   1. builds the release binary (nice -n 19) unless SWIFTLET_BIN is set; installs wrk and
 #      busybox-static if missing;
-#   2. starts `swiftlet up` on a free 127.0.0.1 port with a temporary data directory;
-#   3. cold start: POST /system/functions -> first 200 from /function/NAME -> DELETE, BENCH_RUNS
-#      times per runtime; references: the same runner spawned on the host (-> first 200), and
-#      `runc run` of a bare OCI bundle (read-only binds of host /usr) running /usr/bin/true,
-#      python3 -c pass and node -e 0;
-#   3b. image functions: builds a busybox-static httpd image as a `docker save` tarball
-#      (localhost/bench-httpd:1), imports it (POST /system/images/import, timed), starts one
-#      instance to unpack it, then deploy -> first 200 -> DELETE, BENCH_RUNS times with
-#      readOnlyRootFilesystem true and false (own overlay layer); references on the SAME unpacked
-#      rootfs (DATA/images/rootfs/<hex>): `runc run -d` of busybox httpd -> first 200 inside its
-#      netns, `runc create` + loopback up + `runc start` -> first 200, `runc run` of busybox true;
-#   4. warm: wrk --latency against /function/NAME, against the same runner started on the
-#      host outside any sandbox (same handler file), and against the swiftlet instance itself
-#      from inside its network namespace (nsenter; no gateway), at each connection count;
-#      plus the gateway alone (GET /healthz); the image function (one instance, writable
-#      layer) through the gateway beside wrk inside its netns against busybox httpd itself;
-#   5. prints the table. Everything listens on 127.0.0.1 only; the EXIT trap stops swiftlet
-#      (SIGTERM, then waits), the direct runners and removes temporary files and containers.
+#   2. starts `swiftlet up` (default warm pool: python3=1, node=1) on a free 127.0.0.1 port with a
+#      temporary data directory, and waits until the pool is full;
+#   3. references: `runc run` of busybox echo in a rootfs holding only busybox-static's
+#      /bin/busybox (BENCH_COLD_RUNS times, whole wall time), `docker run --rm busybox echo` when
+#      `docker info` works, `runc run` of a bare bundle (read-only binds of host /usr) running
+#      /usr/bin/true, python3 -c pass and node -e 0, and the same commands on the host;
+#   4. cold start: POST /system/functions -> first 200 from /function/NAME -> DELETE, BENCH_RUNS
+#      times per runtime, beside the same runner spawned on the host;
+#   5. scale from zero: deploys NAME with com.openfaas.scale.zero=true (zero-duration 1h), then
+#      BENCH_COLD_RUNS times: POST /system/scale-function/NAME {"replicas":0}, waits until it has
+#      no available replica, its container is gone and the warm pool is full again, then times
+#      one GET /function/NAME (fresh connection) until the first 200;
+#   6. the same cold start and scale from zero on a second `swiftlet up --no-warm-pool` (own data
+#      directory and port), stopped right after;
+#   7. image functions (no pool): import, cold start, references on the same unpacked rootfs;
+#   8. warm: wrk --latency at each connection count against /function/NAME (deployed with
+#      com.openfaas.scale.max = ceil(largest count / 10), the default capacity target, so the
+#      autoscaler can follow; the replicas reached are reported), against the same runner on the
+#      host outside any sandbox (same handler file) and against one swiftlet instance from inside
+#      its network namespace (nsenter; no gateway); the gateway alone (GET /healthz); the image
+#      function through the gateway beside wrk inside its netns against busybox httpd itself;
+#   9. prints the table, the scale-from-zero targets against `runc run` and the problems seen.
+#      Everything listens on 127.0.0.1 only; the EXIT trap stops every swiftlet it started
+#      (SIGTERM, then waits), the direct runners, and removes temporary files and containers.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,9 +52,10 @@ HELPER="$ROOT/scripts/bench/bench_helper.py"
 PY=/usr/bin/python3
 RUNC=/usr/bin/runc
 RUNS=${BENCH_RUNS:-5}
+COLD_RUNS=${BENCH_COLD_RUNS:-30}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
-CONNECTIONS=${BENCH_CONNECTIONS:-"1 16"}
+CONNECTIONS=${BENCH_CONNECTIONS:-"1 8 64"}
 WITH_NODE=${BENCH_NODE:-1}
 KEEP=${BENCH_KEEP:-0}
 
@@ -58,19 +67,57 @@ die() { log "error: $*"; exit 1; }
 [[ -x $RUNC ]] || die "$RUNC is missing (apt-get install runc)"
 [[ -x $PY ]] || die "$PY is missing"
 [[ -x /usr/bin/node ]] || { log "/usr/bin/node is missing: skipping node"; WITH_NODE=0; }
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive number"
+[[ $COLD_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_COLD_RUNS must be a positive number"
+for c in $CONNECTIONS; do
+    [[ $c =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNECTIONS must hold positive numbers, not '$c'"
+done
 
 WORK=$(mktemp -d /tmp/swiftlet-bench.XXXXXX)
 chmod 755 "$WORK"
 REF_STATE="$WORK/runc-state"
 RESULTS="$WORK/results.tsv"
+NOTES="$WORK/notes.txt"
 : >"$RESULTS"
+: >"$NOTES"
 BUILD_PID=""
-SWIFTLET_PID=""
-SWIFTLET_KEY=""
 DIRECT_PIDS=()
+DOCKER_OK=0
+DOCKER_PREFIX="swiftlet-bench-$$-"
+# The swiftlets started by this script, by label: pid, run-directory key, log, gateway URL, data.
+declare -A SW_PID=() SW_KEY=() SW_LOG=() SW_URL=() SW_DATA=()
+
+stop_pid() { # pid label: SIGTERM, up to 30 s, then SIGKILL; returns 1 if it had to kill
+    local pid=$1 label=$2 killed=0
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        log "$label did not stop within 30 s: SIGKILL"
+        kill -KILL "$pid" 2>/dev/null
+        killed=1
+    fi
+    wait "$pid" 2>/dev/null
+    return "$killed"
+}
+
+remove_leftovers() { # key: containers a killed swiftlet left, then its run directory
+    local key=$1 sroot="/run/swiftlet/$1/runc" id
+    if [[ -d $sroot ]]; then
+        for id in $("$RUNC" --root "$sroot" list --quiet 2>/dev/null); do
+            log "removing leftover swiftlet container $id"
+            "$RUNC" --root "$sroot" delete -f "$id" >/dev/null 2>&1
+        done
+    fi
+    if [[ -d /run/swiftlet/$key ]] && ! grep -q " /run/swiftlet/$key" /proc/self/mountinfo; then
+        rm -rf "/run/swiftlet/$key"
+    fi
+}
 
 cleanup() {
-    local rc=$?
+    local rc=$? label pid id
     set +e
     trap - EXIT INT TERM
     if [[ -n $BUILD_PID ]] && kill -0 "$BUILD_PID" 2>/dev/null; then
@@ -82,40 +129,32 @@ cleanup() {
         kill -TERM "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
     done
-    if [[ -n $SWIFTLET_PID ]] && kill -0 "$SWIFTLET_PID" 2>/dev/null; then
-        log "stopping swiftlet (SIGTERM to pid $SWIFTLET_PID)"
-        kill -TERM "$SWIFTLET_PID" 2>/dev/null
-        for _ in $(seq 1 300); do
-            kill -0 "$SWIFTLET_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        if kill -0 "$SWIFTLET_PID" 2>/dev/null; then
-            log "swiftlet did not stop within 30 s: SIGKILL"
-            kill -KILL "$SWIFTLET_PID" 2>/dev/null
+    for label in "${!SW_PID[@]}"; do
+        pid=${SW_PID[$label]}
+        if kill -0 "$pid" 2>/dev/null; then
+            log "stopping swiftlet '$label' (SIGTERM to pid $pid)"
+            stop_pid "$pid" "swiftlet '$label'"
         fi
-        wait "$SWIFTLET_PID" 2>/dev/null
-    fi
-    # Containers swiftlet may have left (only if it was killed) and the reference ones.
-    if [[ -n $SWIFTLET_KEY ]]; then
-        local sroot="/run/swiftlet/$SWIFTLET_KEY/runc"
-        if [[ -d $sroot ]]; then
-            for id in $("$RUNC" --root "$sroot" list --quiet 2>/dev/null); do
-                log "removing leftover swiftlet container $id"
-                "$RUNC" --root "$sroot" delete -f "$id" >/dev/null 2>&1
-            done
-        fi
-        if [[ -d /run/swiftlet/$SWIFTLET_KEY ]] && ! grep -q " /run/swiftlet/$SWIFTLET_KEY" /proc/self/mountinfo; then
-            rm -rf "/run/swiftlet/$SWIFTLET_KEY"
-        fi
-    fi
+    done
+    for label in "${!SW_KEY[@]}"; do
+        remove_leftovers "${SW_KEY[$label]}"
+    done
     if [[ -d $REF_STATE ]]; then
         for id in $("$RUNC" --root "$REF_STATE" list --quiet 2>/dev/null); do
             "$RUNC" --root "$REF_STATE" delete -f "$id" >/dev/null 2>&1
         done
     fi
-    if [[ $rc -ne 0 && -f $WORK/swiftlet.log ]]; then
-        log "last lines of the swiftlet log:"
-        tail -n 30 "$WORK/swiftlet.log" >&2
+    if [[ $DOCKER_OK == 1 ]]; then
+        for id in $(docker ps -aq --filter "name=^$DOCKER_PREFIX" 2>/dev/null); do
+            docker rm -f "$id" >/dev/null 2>&1
+        done
+    fi
+    if [[ $rc -ne 0 ]]; then
+        for label in "${!SW_LOG[@]}"; do
+            [[ -f ${SW_LOG[$label]} ]] || continue
+            log "last lines of the log of swiftlet '$label':"
+            tail -n 30 "${SW_LOG[$label]}" >&2
+        done
     fi
     if [[ $KEEP == 1 ]]; then
         log "work directory kept: $WORK"
@@ -174,6 +213,11 @@ fi
 # (Only copied into the image, mode 0755 there: the host file need not be executable.)
 [[ -r /bin/busybox ]] || die "/bin/busybox is missing although busybox-static is installed"
 
+# docker is only a reference: used when its daemon answers.
+if command -v docker >/dev/null 2>&1 && timeout 20 docker info >/dev/null 2>&1; then
+    DOCKER_OK=1
+fi
+
 # --------------------------------------------------------------------------
 # Machine
 # --------------------------------------------------------------------------
@@ -184,26 +228,65 @@ MACHINE="$WORK/machine.txt"
     echo "kernel:    $(uname -sr)"
     echo "runc:      $("$RUNC" --version | head -n 1)"
     echo "cgroups:   $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/; s/tmpfs/v1/')"
+    if [[ $DOCKER_OK == 1 ]]; then
+        echo "docker:    $(docker version --format 'client {{.Client.Version}}, server {{.Server.Version}}' 2>/dev/null)"
+    else
+        echo "docker:    not present"
+    fi
     echo "python3:   $($PY --version 2>&1 | cut -d' ' -f2); node: $( [[ -x /usr/bin/node ]] && /usr/bin/node --version || echo none); wrk: $(wrk -v 2>&1 | head -n 1 | cut -d' ' -f1-2); busybox: $(dpkg-query -W -f '${Package} ${Version}' busybox-static 2>/dev/null)"
     echo "swiftlet:  $("$BIN" --version 2>/dev/null || echo '?') ($BIN), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD 2>/dev/null || echo ' + local changes')"
     echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (at start)"
-    echo "settings:  runs=$RUNS, wrk duration=$DURATION (warm-up $WARMUP), connections=$CONNECTIONS, threads=min(2, connections)"
+    echo "settings:  scale-from-zero runs=$COLD_RUNS, cold-start runs=$RUNS, wrk duration=$DURATION (warm-up $WARMUP), connections=$CONNECTIONS, threads=min(2, connections)"
 } >"$MACHINE"
 cat "$MACHINE" >&2
 
 row() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
 
 # --------------------------------------------------------------------------
-# Swiftlet
+# Swiftlet instances
 # --------------------------------------------------------------------------
-DATA="$WORK/data"
-PORT=$($PY "$HELPER" free-port)
-GATEWAY="http://127.0.0.1:$PORT"
-SWIFTLET_KEY=$($PY "$HELPER" swiftlet-key "$DATA")
-log "starting swiftlet up on $GATEWAY (data $DATA)"
-"$BIN" up --data-dir "$DATA" --port "$PORT" --bind 127.0.0.1 >"$WORK/swiftlet.log" 2>&1 &
-SWIFTLET_PID=$!
-$PY "$HELPER" wait-http "$GATEWAY/healthz" 60 || die "swiftlet did not answer /healthz within 60 s"
+start_swiftlet() { # label data-dir [extra `swiftlet up` arguments]
+    local label=$1 data=$2 port
+    shift 2
+    port=$($PY "$HELPER" free-port)
+    SW_DATA[$label]=$data
+    SW_URL[$label]="http://127.0.0.1:$port"
+    SW_KEY[$label]=$($PY "$HELPER" swiftlet-key "$data")
+    SW_LOG[$label]="$WORK/swiftlet-$label.log"
+    log "starting swiftlet '$label' on ${SW_URL[$label]} (data $data${*:+; $*})"
+    "$BIN" up --data-dir "$data" --port "$port" --bind 127.0.0.1 "$@" >"${SW_LOG[$label]}" 2>&1 &
+    SW_PID[$label]=$!
+    $PY "$HELPER" wait-http "${SW_URL[$label]}/healthz" 60 || die "swiftlet '$label' did not answer /healthz within 60 s"
+    # Measure nothing while the pool fills: its runners' start would compete for the CPUs.
+    if ! $PY "$HELPER" wait-pool "${SW_URL[$label]}" "$data" 120 >"$WORK/pool-$label-start.json"; then
+        echo "swiftlet '$label': the warm pool was not full 120 s after the start: $(cat "$WORK/pool-$label-start.json")" >>"$NOTES"
+    fi
+    log "swiftlet '$label' is up; warm pool: $(cat "$WORK/pool-$label-start.json")"
+}
+
+stop_swiftlet() { # label: stop it now and note whether it stopped cleanly and left nothing
+    local label=$1 pid left
+    pid=${SW_PID[$label]}
+    grep -E '\b(error|critical|warning)\b' "${SW_LOG[$label]}" | head -n 20 | sed "s/^/swiftlet '$label' log: /" >>"$NOTES" || true
+    log "stopping swiftlet '$label' (SIGTERM to pid $pid)"
+    if ! stop_pid "$pid" "swiftlet '$label'"; then
+        echo "swiftlet '$label' did not stop within 30 s of SIGTERM" >>"$NOTES"
+    else
+        wait "$pid" 2>/dev/null || true
+        grep -q "stopped cleanly" "${SW_LOG[$label]}" || echo "swiftlet '$label' log has no 'stopped cleanly' line" >>"$NOTES"
+        left=$("$RUNC" --root "/run/swiftlet/${SW_KEY[$label]}/runc" list --quiet 2>/dev/null | wc -l)
+        [[ $left -eq 0 ]] || echo "swiftlet '$label': $left container(s) left after shutdown" >>"$NOTES"
+    fi
+    unset 'SW_PID[$label]'
+}
+
+POOL=pool
+NOPOOL=nopool
+start_swiftlet "$POOL" "$WORK/data-pool"
+GATEWAY=${SW_URL[$POOL]}
+DATA=${SW_DATA[$POOL]}
+SWIFTLET_KEY=${SW_KEY[$POOL]}
+SWIFTLET_LOG=${SW_LOG[$POOL]}
 
 # Function code: the examples, also copied into host folders for the direct runners.
 mkdir -p "$WORK/fn-python" "$WORK/fn-node"
@@ -218,10 +301,19 @@ runner_of() { [[ $1 == python3 ]] && echo "$ROOT/runners/python3/runner.py" || e
 short_of() { [[ $1 == python3 ]] && echo py || echo node; }
 
 # --------------------------------------------------------------------------
-# 1. Cold start
+# 1. References: runc run / docker run of busybox echo, bare bundle, host exec
 # --------------------------------------------------------------------------
-log "cold start references: bare runc bundle"
-mkdir -p "$WORK/bundle" "$REF_STATE"
+mkdir -p "$WORK/bundle" "$WORK/busybox-bundle" "$REF_STATE"
+log "reference: runc run of busybox echo in a busybox-only rootfs, $COLD_RUNS times"
+$PY "$HELPER" make-busybox-bundle "$WORK/busybox-bundle"
+$PY "$HELPER" cold-runc "$RUNC" "$REF_STATE" "$WORK/busybox-bundle" "$COLD_RUNS" /bin/busybox echo hello >"$WORK/ref-runc-echo.json"
+if [[ $DOCKER_OK == 1 ]]; then
+    log "reference: docker run --rm busybox echo, $COLD_RUNS times (image pulled first if missing)"
+    $PY "$HELPER" cold-docker "$COLD_RUNS" "$DOCKER_PREFIX" busybox echo hello >"$WORK/ref-docker-echo.json"
+else
+    log "docker: not present (docker info fails): no docker reference"
+fi
+log "cold start references: bare runc bundle and host exec, $RUNS times each"
 $PY "$HELPER" make-bundle "$WORK/bundle"
 $PY "$HELPER" cold-runc "$RUNC" "$REF_STATE" "$WORK/bundle" "$RUNS" /usr/bin/true >"$WORK/cold-runc-true.json"
 $PY "$HELPER" cold-runc "$RUNC" "$REF_STATE" "$WORK/bundle" "$RUNS" /usr/bin/python3 -c pass >"$WORK/cold-runc-python3.json"
@@ -231,31 +323,79 @@ if [[ $WITH_NODE == 1 ]]; then
     $PY "$HELPER" cold-host "$RUNS" /usr/bin/node -e 0 >"$WORK/cold-host-node.json"
 fi
 
-N="N=$RUNS, median (min–max)"
+# --------------------------------------------------------------------------
+# 2. Cold start (deploy -> first 200) and scale from zero, with and without the warm pool
+# --------------------------------------------------------------------------
+cold_series() { # label: deploy cold start and scale from zero on swiftlet LABEL, every runtime
+    local label=$1 rt s gw=${SW_URL[$1]} data=${SW_DATA[$1]} slog=${SW_LOG[$1]}
+    for rt in "${RUNTIMES[@]}"; do
+        s=$(short_of "$rt")
+        log "[$label] cold start $rt: deploy -> first 200 -> remove, $RUNS times"
+        $PY "$HELPER" cold-swiftlet "$gw" "$data" "$rt" "$(code_of "$rt")" "$RUNS" "cold-$s" >"$WORK/cold-$label-$rt.json"
+        $PY "$HELPER" start-ms "$slog" "cold-$s" >"$WORK/cold-startms-$label-$rt.json"
+        log "[$label] scale from zero $rt: scale to 0 -> settled -> first 200, $COLD_RUNS times"
+        $PY "$HELPER" scale-zero "$gw" "$data" "$rt" "$(code_of "$rt")" "$COLD_RUNS" "zero-$s" "$slog" >"$WORK/zero-$label-$rt.json" \
+            || log "[$label] scale from zero $rt failed: $(head -c 600 "$WORK/zero-$label-$rt.json")"
+        log "[$label] scale from zero $rt: $($PY "$HELPER" fmt-pct "$WORK/zero-$label-$rt.json"), pool hits $($PY "$HELPER" fmt-field "$WORK/zero-$label-$rt.json" hit_runs n)"
+    done
+}
+cold_series "$POOL"
 for rt in "${RUNTIMES[@]}"; do
-    s=$(short_of "$rt")
-    log "cold start $rt: swiftlet deploy -> first 200 -> remove, $RUNS times"
-    $PY "$HELPER" cold-swiftlet "$GATEWAY" "$DATA" "$rt" "$(code_of "$rt")" "$RUNS" "cold-$s" >"$WORK/cold-swiftlet-$rt.json"
-    $PY "$HELPER" start-ms "$WORK/swiftlet.log" "cold-$s" >"$WORK/cold-startms-$rt.json"
     log "cold start $rt: the same runner spawned on the host -> first 200, $RUNS times"
     $PY "$HELPER" cold-direct "$rt" "$(runner_of "$rt")" "$(dir_of "$rt")" "$RUNS" >"$WORK/cold-direct-$rt.json"
+done
+start_swiftlet "$NOPOOL" "$WORK/data-nopool" --no-warm-pool
+cold_series "$NOPOOL"
+stop_swiftlet "$NOPOOL"
+
+# The rows: scale from zero first (the headline), then the deploy cold starts.
+ECHO_REF="runc run, busybox-only rootfs: busybox echo (whole wall time)"
+for rt in "${RUNTIMES[@]}"; do
+    for label in "$POOL" "$NOPOOL"; do
+        z="$WORK/zero-$label-$rt.json"
+        if [[ $label == "$POOL" ]]; then what="warm pool"; else what="no pool (--no-warm-pool)"; fi
+        row "scale from zero $rt hello, $what: GET → first 200 (N=$COLD_RUNS)" \
+            "$($PY "$HELPER" fmt-pct "$z")" "$($PY "$HELPER" fmt-pct "$WORK/ref-runc-echo.json")" "$ECHO_REF"
+        row "  median (min–max)" "$($PY "$HELPER" fmt-cold "$z")" "$($PY "$HELPER" fmt-cold "$WORK/ref-runc-echo.json")" "$ECHO_REF"
+        row "  of which instance start logged by swiftlet (start_ms)" "$($PY "$HELPER" fmt-pct "$z" start_ms)" "—" ""
+        if [[ $label == "$POOL" ]]; then
+            row "  calls served from the warm pool (pool hits / runs)" "$($PY "$HELPER" fmt-field "$z" hit_runs n)" "—" \
+                "(GET /system/pool hits before and after each call)"
+        fi
+        row "  between runs: scale to 0 → stopped, pool full again" "$($PY "$HELPER" fmt-pct "$z" settle_ms)" "—" "(not part of the figure above)"
+    done
+done
+if [[ $DOCKER_OK == 1 ]]; then
+    row "reference: docker run --rm busybox echo hello (N=$COLD_RUNS)" "—" \
+        "$($PY "$HELPER" fmt-pct "$WORK/ref-docker-echo.json")" "docker run --rm busybox echo (whole wall time)"
+else
+    row "reference: docker run --rm busybox echo hello" "—" "docker: not present" "(docker info fails)"
+fi
+
+N="N=$RUNS, median (min–max)"
+for rt in "${RUNTIMES[@]}"; do
     if [[ $rt == python3 ]]; then refcmd="python3 -c pass"; else refcmd="node -e 0"; fi
-    row "cold start $rt hello: POST deploy → first 200 ($N)" \
-        "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-$rt.json")" \
-        "$($PY "$HELPER" fmt-cold "$WORK/cold-direct-$rt.json")" \
-        "same runner spawned on the host (no sandbox) → first 200"
-    row "  of which POST /system/functions → 202" \
-        "$($PY "$HELPER" fmt-cold "$WORK/cold-swiftlet-$rt.json" post_ms)" "—" ""
-    row "  of which instance start logged by swiftlet (start_ms)" \
-        "$($PY "$HELPER" fmt-cold "$WORK/cold-startms-$rt.json")" \
-        "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-$rt.json")" \
-        "runc run, bare bundle: $refcmd"
+    for label in "$POOL" "$NOPOOL"; do
+        if [[ $label == "$POOL" ]]; then what="warm pool"; else what="no pool"; fi
+        c="$WORK/cold-$label-$rt.json"
+        row "cold start $rt hello, $what: POST deploy → first 200 ($N)" \
+            "$($PY "$HELPER" fmt-cold "$c")" \
+            "$($PY "$HELPER" fmt-cold "$WORK/cold-direct-$rt.json")" \
+            "same runner spawned on the host (no sandbox) → first 200"
+        row "  of which POST /system/functions → 202" "$($PY "$HELPER" fmt-cold "$c" post_ms)" "—" ""
+        row "  of which instance start logged by swiftlet (start_ms)" \
+            "$($PY "$HELPER" fmt-cold "$WORK/cold-startms-$label-$rt.json")" \
+            "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-$rt.json")" \
+            "runc run, bare bundle: $refcmd"
+        if [[ $label == "$POOL" ]]; then
+            row "  pool hits / misses during these runs" "$($PY "$HELPER" fmt-field "$c" pool_hits pool_misses)" "—" ""
+        fi
+    done
     row "  $refcmd, no container" "—" "$($PY "$HELPER" fmt-cold "$WORK/cold-host-$rt.json")" "host exec"
 done
 row "bare container start+exit" "—" "$($PY "$HELPER" fmt-cold "$WORK/cold-runc-true.json")" "runc run, bare bundle: /usr/bin/true"
-
 # --------------------------------------------------------------------------
-# 1b. Image functions: import, cold start with a warm store, references on the same rootfs
+# 3. Image functions: import, cold start with a warm store, references on the same rootfs
 # --------------------------------------------------------------------------
 IMAGE_REF=localhost/bench-httpd:1
 log "image: building $IMAGE_REF (busybox-static httpd) as a docker save tarball"
@@ -267,13 +407,13 @@ $PY "$HELPER" import-image "$GATEWAY" "$DATA" "$WORK/image/image.tar" >"$WORK/co
     || die "the image import failed: $(cat "$WORK/cold-image-import.json")"
 log "image: first instance after the import (unpacks the layer into the store)"
 $PY "$HELPER" cold-swiftlet-image "$GATEWAY" "$DATA" "$IMAGE_REF" true 1 img-first >"$WORK/cold-swiftlet-img-first.json"
-$PY "$HELPER" start-ms "$WORK/swiftlet.log" img-first >"$WORK/cold-startms-img-first.json"
+$PY "$HELPER" start-ms "$SWIFTLET_LOG" img-first >"$WORK/cold-startms-img-first.json"
 IMG_ROOTFS=$($PY "$HELPER" image-rootfs "$DATA") || die "cannot find the unpacked rootfs of $IMAGE_REF"
 for mode in ro rw; do
     if [[ $mode == ro ]]; then ro=true; else ro=false; fi
     log "image cold start, readOnlyRootFilesystem $ro: deploy -> first 200 -> remove, $RUNS times"
     $PY "$HELPER" cold-swiftlet-image "$GATEWAY" "$DATA" "$IMAGE_REF" "$ro" "$RUNS" "img-$mode" >"$WORK/cold-swiftlet-img-$mode.json"
-    $PY "$HELPER" start-ms "$WORK/swiftlet.log" "img-$mode" >"$WORK/cold-startms-img-$mode.json"
+    $PY "$HELPER" start-ms "$SWIFTLET_LOG" "img-$mode" >"$WORK/cold-startms-img-$mode.json"
 done
 log "image cold start references: runc on the same rootfs ($IMG_ROOTFS)"
 $PY "$HELPER" make-image-bundle "$WORK/image-bundle" "$IMG_ROOTFS" || die "cannot make the image bundle"
@@ -307,16 +447,49 @@ row "bare container start+exit, image rootfs" "—" "$($PY "$HELPER" fmt-cold "$
     "runc run, same rootfs: /bin/busybox true"
 
 # --------------------------------------------------------------------------
-# 2. Warm latency and throughput
+# 4. Warm latency and throughput
 # --------------------------------------------------------------------------
-run_wrk() { # name url connections [netns-pid]
-    local name=$1 url=$2 c=$3 t pre=()
+CMAX=1
+for c in $CONNECTIONS; do ((c > CMAX)) && CMAX=$c; done
+# The autoscaler aims at 10 calls in flight per instance (the default capacity target).
+SCALE_MAX=$(((CMAX + 9) / 10))
+((SCALE_MAX > 100)) && SCALE_MAX=100
+
+run_wrk() { # name url connections [netns-pid] [function: wait for its replicas, record them]
+    local name=$1 url=$2 c=$3 pid=${4:-} fn=${5:-} t pre=()
     t=$((c < 2 ? c : 2))
     # With a pid: run wrk inside that process's network namespace (the sandbox's loopback).
-    [[ -z ${4:-} ]] || pre=(nsenter --net="/proc/$4/ns/net" --)
+    [[ -z $pid ]] || pre=(nsenter --net="/proc/$pid/ns/net" --)
     "${pre[@]}" wrk -t"$t" -c"$c" -d"$WARMUP" --timeout 5s "$url" >/dev/null 2>&1 || true
+    if [[ -n $fn ]]; then
+        # The warm-up may have scaled the function up: measure once the new instances serve
+        # and the count stopped changing.
+        $PY "$HELPER" wait-replicas "$GATEWAY" "$DATA" "$fn" 30 || echo "$fn at $c connections: replicas not all available (or still changing) 30 s after the warm-up" >>"$NOTES"
+        $PY "$HELPER" function-status "$GATEWAY" "$DATA" "$fn" >"$WORK/replicas-$name-c$c.before"
+    fi
     "${pre[@]}" wrk -t"$t" -c"$c" -d"$DURATION" --timeout 5s --latency "$url" >"$WORK/wrk-$name-c$c.txt" 2>&1 || true
+    [[ -z $fn ]] || $PY "$HELPER" function-status "$GATEWAY" "$DATA" "$fn" >"$WORK/replicas-$name-c$c.after"
     $PY "$HELPER" wrk-parse "$WORK/wrk-$name-c$c.txt" >"$WORK/wrk-$name-c$c.json"
+}
+
+replicas_text() { # name c: "R (A available) → R (A available)" before and after the measured run
+    local b a b_r b_a a_r a_a
+    read -r b_r b_a <"$WORK/replicas-$1-c$2.before" || true
+    read -r a_r a_a <"$WORK/replicas-$1-c$2.after" || true
+    b="${b_r:-?} (${b_a:-?} available)"
+    a="${a_r:-?} (${a_a:-?} available)"
+    echo "$b → $a"
+}
+
+wrk_rows() { # title gateway-json reference-json reference-name [second-ref-json second-ref-name]
+    local f what
+    for f in p50 p99 rps errors; do
+        case $f in
+            p50) what="p50 latency" ;; p99) what="p99 latency" ;; rps) what="throughput" ;; errors) what="errors / requests" ;;
+        esac
+        row "$1: $what" "$($PY "$HELPER" fmt-wrk "$2" $f)" "$($PY "$HELPER" fmt-wrk "$3" $f)" "$4"
+        [[ -z ${5:-} ]] || row "" "" "$($PY "$HELPER" fmt-wrk "$5" $f)" "$6"
+    done
 }
 
 for c in $CONNECTIONS; do
@@ -327,8 +500,9 @@ done
 for rt in "${RUNTIMES[@]}"; do
     s=$(short_of "$rt")
     fn="warm-$s"
-    log "warm $rt: deploying $fn with the CLI"
-    "$BIN" deploy "$fn" --runtime "$rt" --code "$(code_of "$rt")" --data-dir "$DATA" --gateway "$GATEWAY" >&2
+    log "warm $rt: deploying $fn with the CLI (com.openfaas.scale.max=$SCALE_MAX)"
+    "$BIN" deploy "$fn" --runtime "$rt" --code "$(code_of "$rt")" --label "com.openfaas.scale.max=$SCALE_MAX" \
+        --data-dir "$DATA" --gateway "$GATEWAY" >&2
     $PY "$HELPER" wait-http "$GATEWAY/function/$fn?name=bench" 60 || die "$fn did not answer 200 within 60 s"
     dport=$($PY "$HELPER" free-port)
     log "warm $rt: direct runner on 127.0.0.1:$dport (no sandbox)"
@@ -338,24 +512,24 @@ for rt in "${RUNTIMES[@]}"; do
         "${cmd[@]}" >"$WORK/direct-$rt.log" 2>&1 &
     DIRECT_PIDS+=($!)
     $PY "$HELPER" wait-http "http://127.0.0.1:$dport/?name=bench" 30 || die "the direct $rt runner did not answer"
-    ipid=$($PY "$HELPER" instance-pid "/run/swiftlet/$SWIFTLET_KEY/runc" "$fn") || die "cannot find the instance of $fn"
+    # With the warm pool the instance keeps its warm-RUNTIME-* container id.
+    ipid=$($PY "$HELPER" instance-pid-of "/run/swiftlet/$SWIFTLET_KEY/runc" "$fn" "$rt") || die "cannot find the instance of $fn"
     for c in $CONNECTIONS; do
         log "warm $rt: wrk $c connection(s), $DURATION each: swiftlet, direct runner, inside the sandbox"
-        run_wrk "swiftlet-$rt" "$GATEWAY/function/$fn?name=bench" "$c"
+        run_wrk "swiftlet-$rt" "$GATEWAY/function/$fn?name=bench" "$c" "" "$fn"
         run_wrk "direct-$rt" "http://127.0.0.1:$dport/?name=bench" "$c"
-        run_wrk "netns-$rt" "http://127.0.0.1:8080/?name=bench" "$c" "$ipid"
-        sj="$WORK/wrk-swiftlet-$rt-c$c.json"
-        dj="$WORK/wrk-direct-$rt-c$c.json"
-        nj="$WORK/wrk-netns-$rt-c$c.json"
-        ref="same runner on the host, direct loopback"
-        nref="the swiftlet instance itself, wrk inside its netns (no gateway)"
-        for f in p50 p99 rps errors; do
-            case $f in
-                p50) what="p50 latency" ;; p99) what="p99 latency" ;; rps) what="throughput" ;; errors) what="errors / requests" ;;
-            esac
-            row "warm $rt, $c conn: $what" "$($PY "$HELPER" fmt-wrk "$sj" $f)" "$($PY "$HELPER" fmt-wrk "$dj" $f)" "$ref"
-            row "" "" "$($PY "$HELPER" fmt-wrk "$nj" $f)" "$nref"
-        done
+        if kill -0 "$ipid" 2>/dev/null; then
+            run_wrk "netns-$rt" "http://127.0.0.1:8080/?name=bench" "$c" "$ipid"
+        else
+            log "warm $rt: the instance (pid $ipid) is gone (scaled down?): no netns run at $c connection(s)"
+            echo "wrk: error: no netns run, the instance had stopped" >"$WORK/wrk-netns-$rt-c$c.txt"
+            $PY "$HELPER" wrk-parse "$WORK/wrk-netns-$rt-c$c.txt" >"$WORK/wrk-netns-$rt-c$c.json"
+        fi
+        row "warm $rt, $c conn: replicas before → after the measured run" "$(replicas_text "swiftlet-$rt" "$c")" "1 process" \
+            "(com.openfaas.scale.max=$SCALE_MAX; the direct runner is one process)"
+        wrk_rows "warm $rt, $c conn" "$WORK/wrk-swiftlet-$rt-c$c.json" \
+            "$WORK/wrk-direct-$rt-c$c.json" "same runner on the host, direct loopback" \
+            "$WORK/wrk-netns-$rt-c$c.json" "one swiftlet instance itself, wrk inside its netns (no gateway)"
     done
     kill -TERM "${DIRECT_PIDS[-1]}" 2>/dev/null || true
     wait "${DIRECT_PIDS[-1]}" 2>/dev/null || true
@@ -369,17 +543,11 @@ $PY "$HELPER" wait-http "$GATEWAY/function/$fn/" 60 || die "$fn did not answer 2
 ipid=$($PY "$HELPER" instance-pid "/run/swiftlet/$SWIFTLET_KEY/runc" "$fn") || die "cannot find the instance of $fn"
 for c in $CONNECTIONS; do
     log "warm image: wrk $c connection(s), $DURATION each: swiftlet, busybox httpd inside the sandbox"
-    run_wrk swiftlet-image "$GATEWAY/function/$fn/" "$c"
+    run_wrk swiftlet-image "$GATEWAY/function/$fn/" "$c" "" "$fn"
     run_wrk netns-image "http://127.0.0.1:8080/" "$c" "$ipid"
-    sj="$WORK/wrk-swiftlet-image-c$c.json"
-    nj="$WORK/wrk-netns-image-c$c.json"
-    for f in p50 p99 rps errors; do
-        case $f in
-            p50) what="p50 latency" ;; p99) what="p99 latency" ;; rps) what="throughput" ;; errors) what="errors / requests" ;;
-        esac
-        row "warm image (busybox httpd), $c conn: $what" "$($PY "$HELPER" fmt-wrk "$sj" $f)" "$($PY "$HELPER" fmt-wrk "$nj" $f)" \
-            "the swiftlet instance itself, wrk inside its netns (no gateway)"
-    done
+    row "warm image (busybox httpd), $c conn: replicas before → after" "$(replicas_text swiftlet-image "$c")" "—" "(default com.openfaas.scale.max)"
+    wrk_rows "warm image (busybox httpd), $c conn" "$WORK/wrk-swiftlet-image-c$c.json" \
+        "$WORK/wrk-netns-image-c$c.json" "the swiftlet instance itself, wrk inside its netns (no gateway)"
 done
 
 for c in $CONNECTIONS; do
@@ -393,25 +561,20 @@ done
 # Report
 # --------------------------------------------------------------------------
 echo "load avg:  $(cut -d' ' -f1-3 /proc/loadavg) (at end)" >>"$MACHINE"
-NOTES="$WORK/notes.txt"
-: >"$NOTES"
-for f in "$WORK"/cold-*.json "$WORK"/wrk-*.json; do
+for f in "$WORK"/ref-*.json "$WORK"/cold-*.json "$WORK"/zero-*.json "$WORK"/wrk-*.json; do
+    [[ -f $f ]] || continue
     $PY "$HELPER" errors "$f" "$(basename "$f" .json)" >>"$NOTES"
 done
-grep -E '\b(error|critical|warning)\b' "$WORK/swiftlet.log" | head -n 20 | sed 's/^/swiftlet log: /' >>"$NOTES" || true
 
 # Stop swiftlet now, so the report can say whether it shut down cleanly.
-kill -TERM "$SWIFTLET_PID"
-for _ in $(seq 1 300); do kill -0 "$SWIFTLET_PID" 2>/dev/null || break; sleep 0.1; done
-if kill -0 "$SWIFTLET_PID" 2>/dev/null; then
-    echo "swiftlet did not stop within 30 s of SIGTERM" >>"$NOTES"
-else
-    wait "$SWIFTLET_PID" 2>/dev/null || echo "swiftlet exited with a non-zero status after SIGTERM" >>"$NOTES"
-    SWIFTLET_PID=""
-    grep -q "stopped cleanly" "$WORK/swiftlet.log" || echo "swiftlet log has no 'stopped cleanly' line" >>"$NOTES"
-    left=$("$RUNC" --root "/run/swiftlet/$SWIFTLET_KEY/runc" list --quiet 2>/dev/null | wc -l)
-    [[ $left -eq 0 ]] || echo "$left swiftlet container(s) left after shutdown" >>"$NOTES"
-fi
+stop_swiftlet "$POOL"
+
+TARGETS="$WORK/targets.txt"
+: >"$TARGETS"
+for rt in "${RUNTIMES[@]}"; do
+    $PY "$HELPER" targets "$WORK/ref-runc-echo.json" "$WORK/zero-$POOL-$rt.json" "$WORK/zero-$NOPOOL-$rt.json" \
+        "scale from zero $rt" >>"$TARGETS"
+done
 
 REPORT="$WORK/report.txt"
 {
@@ -421,11 +584,14 @@ REPORT="$WORK/report.txt"
     echo
     $PY "$HELPER" table "$RESULTS"
     echo
+    echo "Targets (scale from zero → first 200 against \`runc run\` of busybox echo, p50 $($PY "$HELPER" fmt-ms "$WORK/ref-runc-echo.json" p50) ms; percentiles nearest-rank over N=$COLD_RUNS):"
+    sed 's/^/  - /' "$TARGETS"
+    echo
     if [[ -s $NOTES ]]; then
         echo "Problems seen:"
         sed 's/^/  - /' "$NOTES"
     else
-        echo "Problems seen: none (every call answered 200, swiftlet stopped cleanly)"
+        echo "Problems seen: none (every call answered 200, every swiftlet stopped cleanly)"
     fi
 } >"$REPORT"
 cat "$REPORT"

@@ -116,3 +116,39 @@ int cswiftlet_unmount(const char *target) {
     }
     return 0;
 }
+
+int cswiftlet_make_propagation_hub(const char *path) {
+    if (mount(path, path, NULL, MS_BIND, NULL) != 0) {
+        return -errno;
+    }
+    // Leave whatever peer group the parent mount has, then start a new one.
+    if (mount(NULL, path, NULL, MS_PRIVATE, NULL) != 0 || mount(NULL, path, NULL, MS_SHARED, NULL) != 0) {
+        int saved = errno;
+        umount2(path, MNT_DETACH);
+        return -saved;
+    }
+    return 0;
+}
+
+int cswiftlet_bind_readonly(const char *source, const char *staging, const char *target) {
+    if (mount(source, staging, NULL, MS_BIND | MS_REC, NULL) != 0) {
+        return -errno;
+    }
+    int result = 0;
+    // Read-only before the bind that propagates: a propagated copy keeps the flags it had
+    // when it was made, a later remount would not reach it.
+    if (mount(NULL, staging, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) != 0
+        || mount(NULL, staging, NULL, MS_PRIVATE | MS_REC, NULL) != 0
+        || mount(staging, target, NULL, MS_BIND | MS_REC, NULL) != 0) {
+        result = -errno;
+    }
+    umount2(staging, MNT_DETACH);
+    return result;
+}
+
+int cswiftlet_mount_tmpfs(const char *target, const char *options) {
+    if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, options) != 0) {
+        return -errno;
+    }
+    return 0;
+}

@@ -36,6 +36,15 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("insecure-registry"), help: "A registry (host[:port]) to pull from over plain HTTP when deploying (repeatable).")
     var insecureRegistries: [String] = []
 
+    @Option(
+        name: .customLong("warm-pool"),
+        help: "Warm sandboxes per runtime as RUNTIME=N (repeatable; default python3=1 and node=1; N=0 turns a runtime's pool off)."
+    )
+    var warmPool: [String] = []
+
+    @Flag(name: .customLong("no-warm-pool"), help: "Start every instance in a new sandbox (no warm pool).")
+    var noWarmPool: Bool = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -43,6 +52,23 @@ struct UpCommand: AsyncParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
+        _ = try warmPoolSettings()
+    }
+
+    /// The warm pool sizes from `--warm-pool` and `--no-warm-pool`.
+    func warmPoolSettings() throws -> WarmPool.Settings {
+        if noWarmPool { return .disabled }
+        var sizes = WarmPool.Settings.default.sizes
+        for item in warmPool {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let runtime = Runtime(rawValue: parts[0]), let size = Int(parts[1]), (0...64).contains(size) else {
+                throw ValidationError(
+                    "--warm-pool '\(item)' is not RUNTIME=N with RUNTIME one of \(Runtime.allCases.map(\.rawValue).joined(separator: ", ")) and N from 0 to 64"
+                )
+            }
+            sizes[runtime] = size
+        }
+        return WarmPool.Settings(sizes: sizes)
     }
 
     func run() async throws {
@@ -68,7 +94,8 @@ struct UpCommand: AsyncParsableCommand {
         )
         let provider = try NativeProvider(
             configuration: .init(dataDirectory: dataDirectory.path, runtimePath: runc),
-            codeSource: store, images: images, sink: LoggerLogSink(logger: logger), logger: logger
+            codeSource: store, secrets: store, images: images, warmPool: try warmPoolSettings(), sink: LoggerLogSink(logger: logger),
+            logger: logger
         )
         try await provider.start()
         let scheduler = Scheduler(provider: provider, logger: logger)
@@ -97,7 +124,8 @@ struct UpCommand: AsyncParsableCommand {
         let bindAddress = bind
         let restored = functions.count
         let app = buildApplication(
-            configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images, logger: logger,
+            configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images,
+            warmPool: provider.warmPool, logger: logger,
             onServerRunning: { port in
                 print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
                 print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")
@@ -106,7 +134,8 @@ struct UpCommand: AsyncParsableCommand {
         )
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: scheduler), .init(service: app)],
+                services: (provider.warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+                    + [.init(service: scheduler), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

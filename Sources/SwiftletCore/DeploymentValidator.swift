@@ -64,21 +64,17 @@ public struct DeploymentValidator: Sendable {
         if let timeout = envVars["exec_timeout"] {
             _ = try ResourceQuantity.duration(timeout)
         }
+        if let text = envVars["max_inflight"], !text.isEmpty, Int(text.trimmingCharacters(in: .whitespaces)).map({ $0 < 0 }) ?? true {
+            throw SwiftletError(.invalidInput, "max_inflight is '\(text.prefix(40))'; it must be a whole number (0 = no limit)")
+        }
         try checkMap(deployment.labels ?? [:], what: "labels")
+        _ = try ScalingLabels(validating: deployment.labels ?? [:])
         try checkMap(deployment.annotations ?? [:], what: "annotations")
         for resources in [deployment.limits, deployment.requests].compactMap({ $0 }) {
             if let memory = resources.memory { _ = try ResourceQuantity.memoryBytes(memory) }
             if let cpu = resources.cpu { _ = try ResourceQuantity.cpus(cpu) }
         }
-        let secrets = deployment.secrets ?? []
-        for secret in secrets {
-            do { try FunctionName.validate(secret) } catch {
-                throw SwiftletError(.invalidInput, "invalid secret name '\(secret.prefix(60))': \(error.message)")
-            }
-        }
-        guard secrets.isEmpty else {
-            throw SwiftletError(.unsupported, "secrets are not supported by this Swiftlet yet; remove \"secrets\" from the deployment")
-        }
+        let secrets = try checkSecrets(deployment.secrets ?? [])
         var labels = deployment.labels ?? [:]
         labels.removeValue(forKey: "faas_function")
         return Validated(
@@ -111,6 +107,24 @@ public struct DeploymentValidator: Sendable {
             throw SwiftletError(.tooLarge, "the code is \(data.count) bytes; the limit is \(limits.maxCodeBytes) bytes")
         }
         return data
+    }
+
+    /// Checks the secret names (each mounted as a file, so each a DNS-1123 label) and drops
+    /// repeats, keeping the first order. Whether the secrets exist is checked by the gateway and
+    /// the store.
+    private func checkSecrets(_ secrets: [String]) throws(SwiftletError) -> [String] {
+        guard secrets.count <= limits.maxEntries else {
+            throw SwiftletError(.invalidInput, "too many secrets: \(secrets.count); at most \(limits.maxEntries) are allowed")
+        }
+        var seen: Set<String> = []
+        var unique: [String] = []
+        for secret in secrets {
+            do { try FunctionName.validate(secret) } catch {
+                throw SwiftletError(.invalidInput, "invalid secret name '\(secret.prefix(60))': \(error.message)")
+            }
+            if seen.insert(secret).inserted { unique.append(secret) }
+        }
+        return unique
     }
 
     private func checkMap(_ map: [String: String], what: String) throws(SwiftletError) {

@@ -13,7 +13,7 @@ import SwiftletStore
 /// ```
 public func buildApplication(
     configuration: GatewayConfiguration, store: any FunctionStore, scheduler: Scheduler, provider: any Provider,
-    images: (any ImageCatalog)? = nil, validator: DeploymentValidator = DeploymentValidator(), logger: Logger,
+    images: (any ImageCatalog)? = nil, warmPool: WarmPool? = nil, validator: DeploymentValidator = DeploymentValidator(), logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: SwiftletRequestContext.self)
@@ -23,6 +23,8 @@ public func buildApplication(
     router.add(middleware: FunctionProxy(scheduler: scheduler, maxBodyBytes: configuration.maxBodyBytes))
     SystemController(version: configuration.version).addRoutes(to: router)
     FunctionsController(store: store, scheduler: scheduler, provider: provider, validator: validator).addRoutes(to: router)
+    SecretsController(store: store, scheduler: scheduler).addRoutes(to: router)
+    ScaleController(store: store, scheduler: scheduler, warmPool: warmPool).addRoutes(to: router)
     if let images {
         ImagesController(
             images: images, store: store, uploadDirectory: configuration.uploadDirectory, maxArchiveBytes: configuration.maxImageArchiveBytes

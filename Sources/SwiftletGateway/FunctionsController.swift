@@ -73,10 +73,22 @@ struct FunctionsController: Sendable {
     private func validated(_ request: Request, context: SwiftletRequestContext) async throws -> (FunctionSpec, Data) {
         let deployment = try await JSONBody.decode(FunctionDeployment.self, from: request, context: context)
         var checked = try validator.validate(deployment)
+        try await requireSecrets(checked.spec.secrets)
         checked.spec.codeDigest = SHA256.hash(data: checked.code).map { String(format: "%02x", $0) }.joined()
         let spec = try provider.validate(checked.spec, code: checked.code)
         try await provider.prepare(spec, code: checked.code)
         return (spec, checked.code)
+    }
+
+    /// Refuses (400) a deployment naming secrets that do not exist, before anything is prepared
+    /// or stored. The store checks again atomically when it stores the function.
+    private func requireSecrets(_ names: [String]) async throws {
+        guard !names.isEmpty else { return }
+        let stored = Set(try await store.secretNames().map(\.name))
+        let missing = names.filter { !stored.contains($0) }
+        guard missing.isEmpty else {
+            throw SwiftletError.missingSecrets(missing, code: .invalidInput)
+        }
     }
 
     private func status(of spec: FunctionSpec) async -> FunctionStatus {

@@ -11,6 +11,7 @@ extension SwiftletError: HTTPResponseError {
         case .conflict: .conflict
         case .tooLarge: .contentTooLarge
         case .unauthorized: .unauthorized
+        case .tooManyRequests: .tooManyRequests
         case .badGateway: .badGateway
         case .unavailable: .serviceUnavailable
         case .timeout: .gatewayTimeout
@@ -25,6 +26,9 @@ extension SwiftletError: HTTPResponseError {
         headers[.contentType] = "text/plain; charset=utf-8"
         if code == .unauthorized {
             headers[.wwwAuthenticate] = "Basic realm=\"Restricted\""
+        }
+        if code == .tooManyRequests {
+            headers[.retryAfter] = "1"
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
     }

@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 import NIOCore
 import SwiftletCore
@@ -12,8 +13,8 @@ public final class NativeInstance: FunctionInstance {
     /// Whether a server without a `/_/health` route (404/405) counts as ready once it answers.
     let healthFallback: Bool
 
-    init(sandbox: SandboxInstance, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16, healthFallback: Bool = false) {
-        self.id = sandbox.id
+    init(sandbox: SandboxInstance, id: String? = nil, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16, healthFallback: Bool = false) {
+        self.id = id ?? sandbox.id
         self.sandbox = sandbox
         self.healthFallback = healthFallback
         let namespaceFD = sandbox.namespaceFD
@@ -27,6 +28,12 @@ public final class NativeInstance: FunctionInstance {
     public func waitUntilReady(timeout: Duration) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
+        // A runner says when it listens; only a process that never does is probed.
+        switch await sandbox.waitForReadySignal(timeout: timeout) {
+        case true?: return
+        case false?: if sandbox.hasExited { throw exitedError() }
+        case nil: break
+        }
         var delay: Duration = .milliseconds(1)
         var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: "/_/health")
         health.headerFields[.userAgent] = "swiftlet-readiness"
@@ -47,6 +54,38 @@ public final class NativeInstance: FunctionInstance {
         }
         if sandbox.hasExited { throw exitedError() }
         throw SwiftletError(.unavailable, "instance \(id) did not become ready within \(timeout); its last output: \(lastOutput)")
+    }
+
+    public func checkHealth(timeout: Duration) async -> Bool {
+        guard !sandbox.hasExited else { return false }
+        var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: "/_/health")
+        health.headerFields[.userAgent] = "swiftlet-health"
+        guard let response = try? await pool.send(ProxyRequest(head: health, body: ByteBuffer()), timeout: .nanoseconds(timeout.nanoseconds)) else { return false }
+        _ = try? await response.body.collect(upTo: 64 * 1024)
+        return response.head.status == .ok
+            || (healthFallback && (response.head.status == .notFound || response.head.status == .methodNotAllowed))
+    }
+
+    /// Turns a warm runner into this function's runner: it applies `env`, adds `pythonPath`
+    /// and imports the handler from `/home/app/function`, answering once it serves.
+    func specialise(env: [String: String], pythonPath: [String]) async throws {
+        struct Body: Encodable {
+            var env: [String: String]
+            var functionDir: String
+            var pythonPath: [String]
+        }
+        let json = try JSONEncoder().encode(Body(env: env, functionDir: "/home/app/function", pythonPath: pythonPath))
+        var head = HTTPRequest(method: .post, scheme: nil, authority: "127.0.0.1", path: "/_/specialise")
+        head.headerFields[.contentType] = "application/json"
+        head.headerFields[.contentLength] = String(json.count)
+        head.headerFields[.userAgent] = "swiftlet-specialise"
+        let response = try await pool.send(ProxyRequest(head: head, body: ByteBuffer(bytes: json)), timeout: .seconds(30))
+        let body = (try? await response.body.collect(upTo: 64 * 1024)).map { String(buffer: $0) } ?? ""
+        guard response.head.status == .ok else {
+            throw SwiftletError(
+                .badGateway, "the handler of this function failed to load (\(response.head.status.code)): \(body.prefix(500)); its last output: \(lastOutput)"
+            )
+        }
     }
 
     public func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse {

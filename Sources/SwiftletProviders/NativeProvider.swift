@@ -54,10 +54,16 @@ public final class NativeProvider: Provider {
     private let logger: Logger
     private let bundle = CodeBundle()
     private let dependencies: PythonDependencies
+    private let secrets: any SecretSource
+    private let runners: RunnerInstall
+    /// The warm sandboxes cold starts of code functions are served from (nil when disabled);
+    /// run it as a service next to the scheduler.
+    public let warmPool: WarmPool?
 
     /// Creates the provider; call ``start()`` before starting instances.
     public init(
-        configuration: Configuration, codeSource: any CodeSource, images: (any ImageResolver)? = nil, sink: any InstanceLogSink,
+        configuration: Configuration, codeSource: any CodeSource, secrets: any SecretSource = NoSecrets(),
+        images: (any ImageResolver)? = nil, warmPool: WarmPool.Settings = .disabled, sink: any InstanceLogSink,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) throws {
         self.configuration = configuration
@@ -69,6 +75,19 @@ public final class NativeProvider: Provider {
         self.dependencies = PythonDependencies(dataDirectory: configuration.dataDirectory)
         self.sink = sink
         self.logger = logger
+        self.secrets = secrets
+        self.runners = RunnerInstall(directory: host.runDirectory + "/runners")
+        if warmPool.sizes.isEmpty {
+            self.warmPool = nil
+        } else {
+            var poolLogger = logger
+            poolLogger[metadataKey: "swiftlet.component"] = "warm-pool"
+            let maker = WarmSandboxMaker(
+                configuration: configuration, runners: runners.directory, host: host, dialer: dialer, group: group, sink: sink,
+                logger: poolLogger
+            )
+            self.warmPool = WarmPool(settings: warmPool, logger: poolLogger) { runtime in try await maker.make(runtime) }
+        }
     }
 
     private var codeDirectory: String { configuration.dataDirectory + "/code" }
@@ -78,6 +97,7 @@ public final class NativeProvider: Provider {
         try host.prepare()
         try FileManager.default.createDirectory(atPath: codeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try await removeStale()
+        try await runners.install(from: configuration.runnersDirectory, logger: logger)
     }
 
     /// Removes containers, bundles and cgroups left by an earlier run (also after `kill -9`).
@@ -89,9 +109,8 @@ public final class NativeProvider: Provider {
         }
         let fm = FileManager.default
         for entry in (try? fm.contentsOfDirectory(atPath: host.bundles)) ?? [] {
-            // An instance's writable layer must be unmounted before its bundle is removed.
-            WritableLayer.unmount(bundle: host.bundles + "/" + entry)
-            try? fm.removeItem(atPath: host.bundles + "/" + entry)
+            // An instance's mounts (writable layer, secrets, code binds) come off before its bundle goes.
+            SandboxInstance.removeBundle(host.bundles + "/" + entry)
         }
         // Empty cgroup directories of instances runc no longer knows.
         for controller in (try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup")) ?? [] {
@@ -142,16 +161,36 @@ public final class NativeProvider: Provider {
         )
         let port: UInt16
         let isImage: Bool
+        let secretValues = spec.secrets.isEmpty ? [:] : try await secrets.secretValues(spec.secrets)
+        if !spec.secrets.isEmpty { sandboxSpec.secrets = secretValues }
         if let runtime = spec.runtime {
             let codePath = try await unpackedCode(for: spec, runtime: runtime)
-            sandboxSpec.args = runnerCommand(runtime)
-            sandboxSpec.env = environment(for: spec, instanceID: id)
-            sandboxSpec.readOnlyBinds = [(codePath, "/home/app/function"), (configuration.runnersDirectory, "/opt/swiftlet/runner")]
+            var pythonLayer: String?
             if runtime == .python3, let requirements = try? String(contentsOfFile: codePath + "/requirements.txt", encoding: .utf8) {
-                let layer = try await dependencies.install(requirements)
-                sandboxSpec.readOnlyBinds.append((layer, "/home/app/python"))
+                pythonLayer = try await dependencies.install(requirements)
+            }
+            if let warmPool, let sandbox = await warmPool.take(runtime) {
+                do {
+                    return try await specialise(
+                        sandbox, spec: spec, code: codePath, python: pythonLayer, secrets: secretValues, limits: CgroupLimits(sandboxSpec)
+                    )
+                } catch {
+                    logger.warning(
+                        "cannot specialise a warm sandbox; starting a new one",
+                        metadata: ["swiftlet.function": "\(spec.name)", "swiftlet.instance": "\(sandbox.id)", "error": "\(error)"]
+                    )
+                    await sandbox.stop()
+                    if let error = error as? SwiftletError, error.code == .badGateway { throw error }
+                }
+            }
+            sandboxSpec.args = runnerCommand(runtime)
+            sandboxSpec.env = environment(for: spec, instanceID: id).map { "\($0.key)=\($0.value)" }.sorted()
+            sandboxSpec.readOnlyBinds = [(codePath, "/home/app/function"), (runners.directory, "/opt/swiftlet/runner")]
+            if let pythonLayer {
+                sandboxSpec.readOnlyBinds.append((pythonLayer, "/home/app/python"))
                 sandboxSpec.env.append("PYTHONPATH=/home/app/python")
             }
+            sandboxSpec.readyPipe = true
             port = Self.runnerPort
             isImage = false
         } else {
@@ -209,28 +248,46 @@ public final class NativeProvider: Provider {
         return path
     }
 
-    private func runnerCommand(_ runtime: Runtime) -> [String] {
+    /// Makes `sandbox` (warm, runner listening) an instance of `spec`.
+    private func specialise(
+        _ sandbox: SandboxInstance, spec: FunctionSpec, code: String, python: String?, secrets: [String: Data], limits: CgroupLimits
+    ) async throws -> any FunctionInstance {
+        let id = "\(spec.name)-\(sandbox.id.split(separator: "-").last ?? "0")"
+        try sandbox.attach(code: code, python: python)
+        if !secrets.isEmpty { try sandbox.writeSecrets(secrets) }
+        try limits.apply(to: sandbox.cgroupPath, from: WarmSandboxMaker.limits(configuration))
+        sandbox.relabel(function: spec.name, instance: id)
+        let instance = NativeInstance(sandbox: sandbox, id: id, dialer: dialer, group: group, port: Self.runnerPort)
+        var env = environment(for: spec, instanceID: id)
+        for key in WarmSandboxMaker.baseEnvironment.keys where env[key] == WarmSandboxMaker.baseEnvironment[key] {
+            env.removeValue(forKey: key)
+        }
+        do {
+            try await instance.specialise(env: env, pythonPath: python == nil ? [] : ["/home/app/python"])
+        } catch {
+            await instance.stop()
+            throw error
+        }
+        return instance
+    }
+
+    static func runnerCommand(_ runtime: Runtime) -> [String] {
         switch runtime {
-        case .python3: ["/usr/bin/python3", "-u", "-B", "/opt/swiftlet/runner/python3/runner.py"]
+        case .python3: RunnerInstall.pythonCommand
         case .node: ["/usr/bin/node", "/opt/swiftlet/runner/node/runner.js"]
         }
     }
 
-    private func environment(for spec: FunctionSpec, instanceID: String) -> [String] {
-        var env: [String: String] = [
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": "/home/app",
-            "LANG": "C.UTF-8",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "PYTHONUNBUFFERED": "1",
-            "TMPDIR": "/tmp",
-        ]
+    private func runnerCommand(_ runtime: Runtime) -> [String] { Self.runnerCommand(runtime) }
+
+    private func environment(for spec: FunctionSpec, instanceID: String) -> [String: String] {
+        var env = WarmSandboxMaker.baseEnvironment
         for (key, value) in spec.envVars { env[key] = value }
         // Platform variables win over the function's own.
         env["SWIFTLET_FUNCTION_DIR"] = "/home/app/function"
         env["SWIFTLET_RUNNER_PORT"] = String(Self.runnerPort)
         env["SWIFTLET_FUNCTION_NAME"] = spec.name
         env["HOSTNAME"] = instanceID
-        return env.map { "\($0.key)=\($0.value)" }.sorted()
+        return env
     }
 }

@@ -31,6 +31,8 @@ public protocol FunctionInstance: AnyObject, Sendable {
     var hasExited: Bool { get }
     /// Waits until the instance answers `GET /_/health` with 200; throws if it exits or times out.
     func waitUntilReady(timeout: Duration) async throws
+    /// Whether the instance answers its health check within `timeout` (false once it exited).
+    func checkHealth(timeout: Duration) async -> Bool
     /// Sends a request; throws ``ProxyError`` when the instance fails or times out.
     func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse
     /// Waits until the instance's process exits.

@@ -50,6 +50,21 @@ public struct BundleBuilder: Sendable {
             }
         }
         mounts += spec.readOnlyBinds.map { .readOnlyBind($0.source, at: $0.destination) }
+        let bundle = host.bundles + "/" + spec.id
+        if spec.warm {
+            // Empty until a function's code is bound on the host side; `rslave` lets that bind in.
+            for slot in ["function", "python"] {
+                mounts.append(
+                    OCISpec.Mount(
+                        destination: "/home/app/" + slot, type: "bind", source: InstanceMounts.hub(bundle: bundle) + "/" + slot,
+                        options: ["bind", "ro", "rslave", "nosuid", "nodev"]
+                    )
+                )
+            }
+        }
+        if spec.secrets != nil || spec.warm {
+            mounts.append(.readOnlyBind(InstanceMounts.secretsDirectory(bundle: bundle), at: InstanceMounts.secretsPath))
+        }
 
         var resources = OCISpec.Resources(
             devices: [OCISpec.DeviceRule(allow: false, access: "rwm")],

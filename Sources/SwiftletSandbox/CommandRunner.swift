@@ -2,13 +2,13 @@ import Foundation
 import SwiftletCore
 
 /// Runs a host command to completion without blocking a Swift concurrency thread.
-enum CommandRunner {
+package enum CommandRunner {
     /// The outcome of a command.
-    struct Output: Sendable {
-        var status: Int32
-        var stdout: Data
-        var stderr: Data
-        var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    package struct Output: Sendable {
+        package var status: Int32
+        package var stdout: Data
+        package var stderr: Data
+        package var stderrText: String { String(decoding: stderr, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
     /// Runs `executable` to completion on the calling thread; throws when it fails.
@@ -25,13 +25,13 @@ enum CommandRunner {
 
     /// Runs `executable` with `arguments`. When `stdout`/`stderr` handles are given, the child
     /// writes there and the corresponding output is empty.
-    static func run(
-        _ executable: String, _ arguments: [String], stdout: FileHandle? = nil, stderr: FileHandle? = nil
+    package static func run(
+        _ executable: String, _ arguments: [String], stdin: FileHandle? = nil, stdout: FileHandle? = nil, stderr: FileHandle? = nil
     ) async throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdin ?? FileHandle.nullDevice
         let outPipe = stdout == nil ? Pipe() : nil
         let errPipe = stderr == nil ? Pipe() : nil
         process.standardOutput = stdout ?? outPipe

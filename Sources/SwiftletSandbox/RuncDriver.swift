@@ -29,13 +29,17 @@ public struct RuncDriver: Sendable {
     }
 
     /// Creates the container `id` from `bundle`; its process inherits `stdout` and `stderr` and
-    /// waits for ``start(id:)``. Runtime errors are read from `bundle/runtime.log`.
-    public func create(id: String, bundle: String, pidFile: String, stdout: FileHandle, stderr: FileHandle) async throws {
+    /// waits for ``start(id:)``; `stdin` (default /dev/null) becomes its fd 0. Runtime errors are
+    /// read from `bundle/runtime.log`. With `start`, the process starts at once (`runc run --detach`).
+    public func create(
+        id: String, bundle: String, pidFile: String, start: Bool = false, stdin: FileHandle? = nil, stdout: FileHandle, stderr: FileHandle
+    ) async throws {
         let log = bundle + "/runtime.log"
+        let command = start ? ["run", "--detach"] : ["create"]
         let output = try await CommandRunner.run(
             runtimePath,
-            ["--root", stateRoot, "--log", log, "--log-format", "json", "create", "--bundle", bundle, "--pid-file", pidFile, id],
-            stdout: stdout, stderr: stderr
+            ["--root", stateRoot, "--log", log, "--log-format", "json"] + command + ["--bundle", bundle, "--pid-file", pidFile, id],
+            stdin: stdin, stdout: stdout, stderr: stderr
         )
         guard output.status == 0 else {
             throw SwiftletError(.internal, "\(runtimePath) create \(id) failed: \(Self.lastError(logFile: log))")

@@ -51,7 +51,7 @@ public struct SandboxHost: Sendable {
             try fm.createDirectory(atPath: etc, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: etc)
             try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: rootfs)
-            for dir in ["usr", "etc", "proc", "dev", "sys", "tmp", "home/app/function", "opt/swiftlet/runner", "var/tmp", "run"] {
+            for dir in ["usr", "etc", "proc", "dev", "sys", "tmp", "home/app/function", "home/app/python", "opt/swiftlet/runner", "var/tmp", "var/openfaas/secrets", "run"] {
                 try fm.createDirectory(atPath: rootfs + "/" + dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
             }
             // runc keeps the mode of a tmpfs mount point: /tmp must be world-writable and sticky.

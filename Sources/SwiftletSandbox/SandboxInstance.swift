@@ -15,8 +15,13 @@ public final class SandboxInstance: Sendable {
     public let pid: Int32
     /// An open descriptor of the instance's network namespace.
     public let namespaceFD: CInt
+    /// The container's cgroup path below the controllers' roots.
+    public let cgroupPath: String
     private let host: SandboxHost
+    private let readySignal: ReadySignal?
     private let state: NIOLockedValueBox<State>
+    /// The function and instance names its output lines are reported under.
+    private let names: NIOLockedValueBox<(function: String, instance: String)>
     private let logger: Logger
 
     private struct State {
@@ -26,11 +31,14 @@ public final class SandboxInstance: Sendable {
         var stopped = false
     }
 
-    private init(id: String, pid: Int32, namespaceFD: CInt, host: SandboxHost, logger: Logger) {
+    private init(id: String, pid: Int32, namespaceFD: CInt, host: SandboxHost, readySignal: ReadySignal?, logger: Logger) {
         self.id = id
         self.pid = pid
         self.namespaceFD = namespaceFD
+        self.cgroupPath = host.cgroupParent + "/" + id
         self.host = host
+        self.readySignal = readySignal
+        self.names = NIOLockedValueBox((function: "", instance: id))
         self.logger = logger
         self.state = NIOLockedValueBox(State())
     }
@@ -48,6 +56,8 @@ public final class SandboxInstance: Sendable {
     ) async throws -> SandboxInstance {
         let builder = BundleBuilder(host: host)
         let bundle: String
+        var spec = spec
+        if spec.readyPipe { spec.env.append("SWIFTLET_READY_FD=0") }
         do {
             bundle = try builder.writeBundle(for: spec)
         } catch {
@@ -59,13 +69,27 @@ public final class SandboxInstance: Sendable {
             if case .image(let path, writable: true) = spec.root {
                 try WritableLayer.mount(image: path, bundle: bundle)
             }
+            try InstanceMounts.prepare(spec: spec, bundle: bundle)
+            var ready: (read: CInt, write: CInt)?
+            if spec.readyPipe {
+                let pipe = try makePipe()
+                fds += [pipe.read, pipe.write]
+                ready = pipe
+            }
             let (outRead, outWrite) = try makePipe()
             fds += [outRead, outWrite]
             let (errRead, errWrite) = try makePipe()
             fds += [errRead, errWrite]
             let pidFile = bundle + "/pid"
+            let clock = ContinuousClock()
+            let runcStart = clock.now
+            // A runner takes far longer to start than the steps below, so it is created and
+            // started by one runc process; other processes wait in `created` until the output
+            // readers are in place.
+            let runAtOnce = spec.readyPipe
             try await host.runtime.create(
-                id: spec.id, bundle: bundle, pidFile: pidFile,
+                id: spec.id, bundle: bundle, pidFile: pidFile, start: runAtOnce,
+                stdin: ready.map { FileHandle(fileDescriptor: $0.write, closeOnDealloc: false) },
                 stdout: FileHandle(fileDescriptor: outWrite, closeOnDealloc: false),
                 stderr: FileHandle(fileDescriptor: errWrite, closeOnDealloc: false)
             )
@@ -73,6 +97,10 @@ public final class SandboxInstance: Sendable {
             close(outWrite)
             close(errWrite)
             fds.removeAll { $0 == outWrite || $0 == errWrite }
+            if let ready {
+                close(ready.write)
+                fds.removeAll { $0 == ready.write }
+            }
 
             guard let pidText = try? String(contentsOfFile: pidFile, encoding: .utf8),
                 let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -83,7 +111,18 @@ public final class SandboxInstance: Sendable {
             guard nsFD >= 0 else {
                 throw SwiftletError(.internal, "cannot open the network namespace of \(spec.id) (errno \(errno))")
             }
-            let instance = SandboxInstance(id: spec.id, pid: pid, namespaceFD: nsFD, host: host, logger: logger)
+            var signal: ReadySignal?
+            if let ready {
+                fds.removeAll { $0 == ready.read }
+                do {
+                    signal = try await ReadySignal.start(fd: ready.read, group: group)
+                } catch {
+                    close(nsFD)
+                    throw error
+                }
+            }
+            let instance = SandboxInstance(id: spec.id, pid: pid, namespaceFD: nsFD, host: host, readySignal: signal, logger: logger)
+            instance.relabel(function: functionName, instance: spec.id)
             do {
                 try await dialer.loopbackUp(namespaceFD: nsFD)
                 for (fd, stream) in [(outRead, LogStream.stdout), (errRead, LogStream.stderr)] {
@@ -91,23 +130,27 @@ public final class SandboxInstance: Sendable {
                     try await PipeLineReader.start(
                         fd: fd, stream: stream, group: group,
                         onLine: { [weak instance] stream, text in
-                            instance?.remember(text)
-                            sink.line(function: functionName, instance: spec.id, stream: stream, text: text)
+                            guard let instance else { return }
+                            instance.remember(text)
+                            let names = instance.names.withLockedValue { $0 }
+                            sink.line(function: names.function, instance: names.instance, stream: stream, text: text)
                         },
                         onEnd: { [weak instance] in instance?.streamEnded() }
                     )
                 }
-                try await host.runtime.start(id: spec.id)
+                if !runAtOnce { try await host.runtime.start(id: spec.id) }
             } catch {
                 await instance.stop()
                 throw error
             }
+            logger.debug(
+                "sandbox started", metadata: ["swiftlet.instance": "\(spec.id)", "swiftlet.runc": "\(clock.now - runcStart)"]
+            )
             return instance
         } catch {
             for fd in fds { close(fd) }
             if created { try? await host.runtime.delete(id: spec.id) }
-            WritableLayer.unmount(bundle: bundle)
-            try? FileManager.default.removeItem(atPath: bundle)
+            removeBundle(bundle)
             if let error = error as? SwiftletError { throw error }
             throw SwiftletError(.internal, "cannot start sandbox \(spec.id): \(error)", cause: error)
         }
@@ -140,8 +183,44 @@ public final class SandboxInstance: Sendable {
             logger.error("cannot remove sandbox", metadata: ["swiftlet.instance": "\(id)", "error": "\(error)"])
         }
         close(namespaceFD)
-        WritableLayer.unmount(bundle: host.bundles + "/" + id)
-        try? FileManager.default.removeItem(atPath: host.bundles + "/" + id)
+        Self.removeBundle(host.bundles + "/" + id)
+    }
+
+    /// Unmounts everything an instance mounted under its bundle directory and removes it.
+    /// Safe to call for any bundle directory, also one left by a crashed platform.
+    public static func removeBundle(_ bundle: String) {
+        InstanceMounts.unmountAll(bundle: bundle)
+        WritableLayer.unmount(bundle: bundle)
+        try? FileManager.default.removeItem(atPath: bundle)
+    }
+
+    /// Reports the instance's output under `function` and `instance` from now on (a warm
+    /// sandbox becoming an instance of a function).
+    public func relabel(function: String, instance: String) {
+        names.withLockedValue { $0 = (function, instance) }
+    }
+
+    /// Waits for the runner's ready signal (see ``SandboxSpec/readyPipe``): true once it listens,
+    /// false when the pipe closed without a signal, nil when the instance has no ready pipe or
+    /// `timeout` passed first.
+    public func waitForReadySignal(timeout: Duration) async -> Bool? {
+        guard let readySignal else { return nil }
+        return await readySignal.wait(timeout: timeout)
+    }
+
+    /// Binds a function's code (and its python dependencies) read-only into this warm sandbox
+    /// at `/home/app/function` (and `/home/app/python`).
+    public func attach(code: String, python: String?) throws {
+        let bundle = host.bundles + "/" + id
+        try InstanceMounts.attach(code, slot: "function", bundle: bundle)
+        if let python {
+            try InstanceMounts.attach(python, slot: "python", bundle: bundle)
+        }
+    }
+
+    /// Writes a function's secrets into this warm sandbox's `/var/openfaas/secrets`.
+    public func writeSecrets(_ secrets: [String: Data], uid: UInt32 = SandboxHost.functionUID) throws {
+        try InstanceMounts.write(secrets, into: InstanceMounts.secretsDirectory(bundle: host.bundles + "/" + id), uid: uid, gid: uid)
     }
 
     private func remember(_ line: String) {

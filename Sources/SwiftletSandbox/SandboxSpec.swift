@@ -1,3 +1,5 @@
+import Foundation
+
 /// The root filesystem of a sandbox.
 public enum SandboxRoot: Sendable, Equatable {
     /// The shared empty rootfs with the host's `/usr` bound read-only (code functions).
@@ -39,6 +41,16 @@ public struct SandboxSpec: Sendable {
     public var tmpSizeBytes: Int64
     /// The most open files.
     public var maxOpenFiles: UInt64
+    /// Secrets, by name, for `/var/openfaas/secrets/<name>` (files 0400 owned by `uid` in a
+    /// tmpfs of the instance). Nil mounts no secrets directory.
+    public var secrets: [String: Data]?
+    /// A warm sandbox: `/home/app/function` and `/home/app/python` stay empty until
+    /// ``SandboxInstance/attach(code:python:)`` binds a function's code into the running sandbox,
+    /// and a secrets directory is always mounted (filled by ``SandboxInstance/writeSecrets(_:)``).
+    public var warm = false
+    /// Whether the process gets a ready pipe as its stdin (fd 0) and `SWIFTLET_READY_FD=0`: a
+    /// runner writes `ready` there once it listens (see ``SandboxInstance/waitForReadySignal(timeout:)``).
+    public var readyPipe = false
 
     /// Creates a spec with defaults that suit a small function.
     public init(

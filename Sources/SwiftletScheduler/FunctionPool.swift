@@ -2,15 +2,22 @@ import Logging
 import SwiftletCore
 import SwiftletProviders
 
-/// The instances of one function: starts them to the desired count, routes each call to the
-/// ready instance with the fewest calls in flight, replaces instances that exit (with back-off),
-/// and rolls to a new spec by starting new instances before draining the old ones.
+/// The instances of one function.
+///
+/// - Routes each call to the ready, healthy instance with the fewest calls in flight, below the
+///   function's `max_inflight`; a call that finds none waits (up to `com.swiftlet.max-queue`
+///   calls, then 429) until one is free or has started.
+/// - Keeps `desired` instances: set by the scale API and by the autoscaler, which scales up at
+///   once and down only after the load stayed lower for `scaleDownDelay`, between min and max;
+///   an idle function with `com.openfaas.scale.zero=true` drops to zero and wakes on a call.
+/// - Replaces instances that exit (with back-off) or fail health checks; rolls to a new spec by
+///   starting new instances before draining the old ones.
 actor FunctionPool {
-    private(set) var spec: FunctionSpec {
-        didSet { execTimeout = spec.execTimeout }
-    }
-    /// The spec's exec timeout, parsed once.
+    private(set) var spec: FunctionSpec
     private var execTimeout: Duration
+    private var scaling: ScalingLabels
+    /// Calls one instance takes at once (`max_inflight`), nil for no cap.
+    private var maxInflight: Int?
     private var generation = 0
     private var entries: [Entry] = []
     private var waiters: [Waiter] = []
@@ -20,16 +27,32 @@ actor FunctionPool {
     private var retryScheduled = false
     private var removed = false
     private(set) var invocationCount = 0
+    /// Instances wanted.
+    private(set) var desired: Int
     private let submit: @Sendable (@escaping @Sendable () async -> Void) -> Void
     private let provider: any Provider
     private let configuration: Scheduler.Configuration
     private let logger: Logger
+    private let clock = ContinuousClock()
+
+    // Load measurement for the autoscaler.
+    private var lastActivity: ContinuousClock.Instant
+    private var lastLoadChange: ContinuousClock.Instant
+    private var loadArea: Double = 0
+    private var callsSinceTick = 0
+    private var lastTick: ContinuousClock.Instant
+    private var lastHealthCheck: ContinuousClock.Instant
+    /// Recent recommendations, newest last, kept for `scaleDownDelay`.
+    private var recommendations: [(at: ContinuousClock.Instant, replicas: Int)] = []
 
     private final class Entry {
         let instance: any FunctionInstance
         let generation: Int
         var inflight = 0
         var draining = false
+        var healthy = true
+        var healthFailures = 0
+        var checking = false
         init(instance: any FunctionInstance, generation: Int) {
             self.instance = instance
             self.generation = generation
@@ -48,26 +71,64 @@ actor FunctionPool {
     ) {
         self.spec = spec
         self.execTimeout = spec.execTimeout
+        self.scaling = ScalingLabels(spec)
+        self.maxInflight = Self.maxInflight(spec)
+        self.desired = ScalingLabels(spec).min
         self.provider = provider
         self.configuration = configuration
         self.submit = submit
         var logger = logger
         logger[metadataKey: "swiftlet.function"] = "\(spec.name)"
         self.logger = logger
+        let now = ContinuousClock.now
+        lastActivity = now
+        lastLoadChange = now
+        lastTick = now
+        lastHealthCheck = now
     }
 
-    private var desired: Int { ScalingLabels(spec).min }
+    private static func maxInflight(_ spec: FunctionSpec) -> Int? {
+        spec.envVars["max_inflight"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 > 0 ? $0 : nil }
+    }
 
-    /// Instances that take calls now.
-    var availableReplicas: Int { entries.filter { !$0.draining && $0.generation == generation }.count }
+    private var serving: [Entry] { entries.filter { !$0.draining } }
+
+    /// Healthy instances that take calls now.
+    var availableReplicas: Int { entries.filter { !$0.draining && $0.healthy && !$0.instance.hasExited }.count }
     /// Instances wanted.
     var replicas: Int { desired }
 
-    /// Starts instances up to the desired count.
+    // MARK: Starting and stopping instances
+
+    /// Starts the periodic autoscaling and health checks, and the first instances.
+    func activate() {
+        let interval = configuration.scaleInterval
+        submit { [self] in
+            while await self.tick() {
+                try? await Task.sleep(for: interval)
+            }
+        }
+        reconcile()
+    }
+
+    /// Starts or drains instances until the current generation has `desired` of them.
     func reconcile() {
         guard !removed else { return }
-        let current = entries.filter { $0.generation == generation && !$0.draining }.count
-        let missing = desired - current - starting
+        let current = entries.filter { $0.generation == generation && !$0.draining }
+        // A rolling update completes once the new generation has all its instances.
+        if current.count >= desired {
+            for entry in entries where entry.generation != generation && !entry.draining {
+                drain(entry)
+            }
+        }
+        if current.count > desired {
+            // Scale down: drain the least busy instances first.
+            for entry in current.sorted(by: { $0.inflight < $1.inflight }).prefix(current.count - desired) {
+                drain(entry)
+            }
+            return
+        }
+        let missing = desired - current.count - starting
         guard missing > 0, !retryScheduled else { return }
         if consecutiveFailures > 0 {
             // Back off after failures: 0.25 s, 0.5 s, 1 s … up to 30 s.
@@ -134,18 +195,15 @@ actor FunctionPool {
         starting -= 1
         consecutiveFailures = 0
         lastStartError = nil
-        guard !removed, generation == self.generation else {
+        let current = entries.filter { $0.generation == self.generation && !$0.draining }.count
+        guard !removed, generation == self.generation, current < desired else {
+            // Not wanted any more (removed, rolled, or scaled down while it started).
             await instance.stop()
             reconcile()
             return
         }
         entries.append(Entry(instance: instance, generation: generation))
-        // A rolling update completes once the new generation has all its instances.
-        if entries.filter({ $0.generation == generation }).count >= desired {
-            for entry in entries where entry.generation != generation && !entry.draining {
-                drain(entry)
-            }
-        }
+        reconcile()
         serveWaiters()
     }
 
@@ -155,9 +213,7 @@ actor FunctionPool {
         lastStartError = error
         if availableReplicas == 0 && starting == 0 {
             let failure = SwiftletError(.unavailable, "function '\(spec.name)' could not start: \(error.message)")
-            let pending = waiters
-            waiters = []
-            for waiter in pending { waiter.continuation.resume(throwing: failure) }
+            failWaiters(failure)
         }
         reconcile()
     }
@@ -186,10 +242,25 @@ actor FunctionPool {
         submit { await instance.stop() }
     }
 
+    // MARK: Calls
+
     /// A lease on the ready instance with the fewest calls in flight, waiting up to `timeout`
-    /// for one to become ready.
+    /// for one to become ready or free.
     func acquire(timeout: Duration) async throws -> InstanceLease {
-        if let lease = leaseLeastLoaded() { return lease }
+        guard !removed else { throw SwiftletError(.notFound, "function '\(spec.name)' was removed") }
+        if waiters.isEmpty, let lease = leaseLeastLoaded() { return lease }
+        guard waiters.count < scaling.maxQueue else {
+            throw SwiftletError(
+                .tooManyRequests,
+                "function '\(spec.name)' is at capacity: \(waiters.count) calls are waiting already (\(ScalingLabels.Key.maxQueue)=\(scaling.maxQueue)); retry later"
+            )
+        }
+        if desired == 0 {
+            // Scaled to zero: this call wakes the function.
+            logger.info("waking function from zero")
+            desired = 1
+            recommendations = []
+        }
         reconcile()
         if availableReplicas == 0, starting == 0, !retryScheduled, let error = lastStartError {
             throw SwiftletError(.unavailable, "function '\(spec.name)' could not start: \(error.message)")
@@ -199,8 +270,11 @@ actor FunctionPool {
         let name = spec.name
         submit { [self] in
             try? await Task.sleep(for: timeout)
-            await self.expireWaiter(id, message: "no instance of '\(name)' became ready within \(timeout); try again, or check its logs")
+            await self.expireWaiter(
+                id, message: "no instance of '\(name)' was ready and free within \(timeout); try again, or check its logs (`swiftlet logs \(name)`)"
+            )
         }
+        accountLoad()
         return try await withCheckedThrowingContinuation { continuation in
             waiters.append(Waiter(id: id, continuation: continuation))
         }
@@ -208,8 +282,16 @@ actor FunctionPool {
 
     private func expireWaiter(_ id: Int, message: String) {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
+        accountLoad()
         let waiter = waiters.remove(at: index)
         waiter.continuation.resume(throwing: SwiftletError(.unavailable, message))
+    }
+
+    private func failWaiters(_ error: SwiftletError) {
+        accountLoad()
+        let pending = waiters
+        waiters = []
+        for waiter in pending { waiter.continuation.resume(throwing: error) }
     }
 
     private func serveWaiters() {
@@ -219,10 +301,17 @@ actor FunctionPool {
     }
 
     private func leaseLeastLoaded() -> InstanceLease? {
-        let candidates = entries.filter { !$0.draining && !$0.instance.hasExited }
-        guard let entry = candidates.min(by: { $0.inflight < $1.inflight }) else { return nil }
+        let cap = maxInflight ?? Int.max
+        var best: Entry?
+        for entry in entries where !entry.draining && entry.healthy && entry.inflight < cap && !entry.instance.hasExited {
+            if best == nil || entry.inflight < best!.inflight { best = entry }
+        }
+        guard let entry = best else { return nil }
+        accountLoad()
         entry.inflight += 1
         invocationCount += 1
+        callsSinceTick += 1
+        lastActivity = clock.now
         let instance = entry.instance
         return InstanceLease(instance: instance, timeout: execTimeout) { [self] failed in
             self.submit { await self.leaseEnded(instance, failed: failed) }
@@ -230,16 +319,146 @@ actor FunctionPool {
     }
 
     private func leaseEnded(_ instance: any FunctionInstance, failed: Bool) {
+        lastActivity = clock.now
         guard let entry = entries.first(where: { $0.instance === instance }) else { return }
+        accountLoad()
         entry.inflight -= 1
         if entry.draining && entry.inflight == 0 {
             stopEntry(entry)
+        } else if failed {
+            // A connection failure: stop routing here until a health check says otherwise.
+            check(entry)
+        }
+        serveWaiters()
+    }
+
+    // MARK: Scaling
+
+    /// Sets the number of instances (the scale API). Throws `.invalidInput` outside the
+    /// function's range.
+    func scale(to replicas: Int) throws(SwiftletError) {
+        let lowest = scaling.lowestReplicas
+        guard replicas >= lowest, replicas <= scaling.max else {
+            let hint = scaling.zero ? "" : " (0 needs the label \(ScalingLabels.Key.zero)=true)"
+            throw SwiftletError(
+                .invalidInput, "function '\(spec.name)' scales from \(lowest) to \(scaling.max) instances; \(replicas) is outside that range\(hint)"
+            )
+        }
+        logger.info("scaled by request", metadata: ["swiftlet.replicas": "\(replicas)", "swiftlet.previous": "\(desired)"])
+        desired = replicas
+        recommendations = []
+        if replicas == 0 {
+            consecutiveFailures = 0
+        }
+        reconcile()
+    }
+
+    /// The time-weighted load (calls in flight plus calls waiting) since the last change.
+    private func accountLoad() {
+        let now = clock.now
+        let busy = entries.reduce(0) { $0 + $1.inflight } + waiters.count
+        loadArea += Double(busy) * (now - lastLoadChange).seconds
+        lastLoadChange = now
+    }
+
+    /// One autoscaler and health-check round. Returns false once the pool is removed.
+    private func tick() -> Bool {
+        guard !removed else { return false }
+        let now = clock.now
+        accountLoad()
+        let elapsed = max((now - lastTick).seconds, 0.001)
+        let load: Double
+        switch scaling.kind {
+        case .capacity: load = loadArea / elapsed
+        case .rps: load = Double(callsSinceTick) / elapsed
+        }
+        loadArea = 0
+        callsSinceTick = 0
+        lastTick = now
+        autoscale(load: load, now: now)
+        if now - lastHealthCheck >= configuration.healthInterval {
+            lastHealthCheck = now
+            for entry in entries where !entry.draining { check(entry) }
+        }
+        return true
+    }
+
+    private func autoscale(load: Double, now: ContinuousClock.Instant) {
+        let busy = entries.reduce(0) { $0 + $1.inflight } + waiters.count
+        if scaling.zero, desired > 0, busy == 0, now - lastActivity >= scaling.zeroDuration {
+            logger.info("idle; scaling to zero", metadata: ["swiftlet.idle": "\(scaling.zeroDuration)"])
+            desired = 0
+            recommendations = []
+            reconcile()
+            return
+        }
+        guard desired > 0 else { return }
+        var wanted = Int((load / scaling.target).rounded(.up))
+        wanted = min(scaling.max, max(scaling.min, wanted))
+        recommendations.append((now, wanted))
+        recommendations.removeAll { now - $0.at > configuration.scaleDownDelay }
+        if wanted > desired {
+            logger.info("scaling up", metadata: ["swiftlet.load": "\(load)", "swiftlet.replicas": "\(wanted)"])
+            desired = wanted
+            reconcile()
+        } else if wanted < desired, let oldest = recommendations.first, now - oldest.at >= configuration.scaleDownDelay - configuration.scaleInterval {
+            // Down only to the highest recommendation of the whole delay window.
+            let floor = recommendations.map(\.replicas).max() ?? desired
+            if floor < desired {
+                logger.info("scaling down", metadata: ["swiftlet.load": "\(load)", "swiftlet.replicas": "\(floor)"])
+                desired = floor
+                reconcile()
+            }
         }
     }
+
+    /// Health-checks `entry`: a failure takes it out of routing at once; repeated failures
+    /// while it serves nothing replace it.
+    private func check(_ entry: Entry) {
+        guard !entry.checking, !entry.draining else { return }
+        entry.checking = true
+        let instance = entry.instance
+        let timeout = configuration.healthTimeout
+        submit { [self] in
+            let healthy = await instance.checkHealth(timeout: timeout)
+            await self.checked(instance, healthy: healthy)
+        }
+    }
+
+    private func checked(_ instance: any FunctionInstance, healthy: Bool) {
+        guard let entry = entries.first(where: { $0.instance === instance }) else { return }
+        entry.checking = false
+        if healthy {
+            if !entry.healthy {
+                logger.info("instance healthy again", metadata: ["swiftlet.instance": "\(instance.id)"])
+            }
+            entry.healthy = true
+            entry.healthFailures = 0
+            serveWaiters()
+            return
+        }
+        entry.healthFailures += 1
+        if entry.healthy {
+            logger.warning("instance failed its health check; no new calls go to it", metadata: ["swiftlet.instance": "\(instance.id)"])
+        }
+        entry.healthy = false
+        if entry.healthFailures >= configuration.healthFailuresBeforeReplace, entry.inflight == 0, !instance.hasExited {
+            logger.warning("instance keeps failing its health check; replacing it", metadata: ["swiftlet.instance": "\(instance.id)"])
+            drain(entry)
+            reconcile()
+        }
+    }
+
+    // MARK: Updates
 
     /// Rolls to `newSpec`: new instances start, old ones drain once the new ones are ready.
     func update(_ newSpec: FunctionSpec) {
         spec = newSpec
+        execTimeout = newSpec.execTimeout
+        scaling = ScalingLabels(newSpec)
+        maxInflight = Self.maxInflight(newSpec)
+        desired = min(scaling.max, max(desired == 0 ? 0 : scaling.min, desired))
+        recommendations = []
         generation += 1
         consecutiveFailures = 0
         lastStartError = nil
@@ -249,11 +468,7 @@ actor FunctionPool {
     /// Stops every instance and fails waiting calls; the pool takes no more calls.
     func remove() async {
         removed = true
-        let pending = waiters
-        waiters = []
-        for waiter in pending {
-            waiter.continuation.resume(throwing: SwiftletError(.notFound, "function '\(spec.name)' was removed"))
-        }
+        failWaiters(SwiftletError(.notFound, "function '\(spec.name)' was removed"))
         let all = entries.map(\.instance)
         entries = []
         await withTaskGroup(of: Void.self) { group in
@@ -268,5 +483,10 @@ extension Duration {
     var milliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

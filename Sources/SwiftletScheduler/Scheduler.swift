@@ -13,13 +13,32 @@ public final class Scheduler: Service, Sendable {
     public struct Configuration: Sendable {
         /// How long an instance may take to answer its first health check.
         public var readinessTimeout: Duration
-        /// How long a call waits for a ready instance before 503.
+        /// How long a call waits for a ready, free instance before 503.
         public var acquireTimeout: Duration
+        /// How often the autoscaler measures each function's load (its window).
+        public var scaleInterval: Duration
+        /// How long the load must stay lower before the autoscaler removes instances.
+        public var scaleDownDelay: Duration
+        /// How often every instance is health-checked.
+        public var healthInterval: Duration
+        /// How long a health check may take.
+        public var healthTimeout: Duration
+        /// Failed health checks in a row (while idle) after which an instance is replaced.
+        public var healthFailuresBeforeReplace: Int
 
         /// Creates a configuration.
-        public init(readinessTimeout: Duration = .seconds(30), acquireTimeout: Duration = .seconds(30)) {
+        public init(
+            readinessTimeout: Duration = .seconds(30), acquireTimeout: Duration = .seconds(30), scaleInterval: Duration = .seconds(1),
+            scaleDownDelay: Duration = .seconds(30), healthInterval: Duration = .seconds(5), healthTimeout: Duration = .seconds(2),
+            healthFailuresBeforeReplace: Int = 3
+        ) {
             self.readinessTimeout = readinessTimeout
             self.acquireTimeout = acquireTimeout
+            self.scaleInterval = scaleInterval
+            self.scaleDownDelay = scaleDownDelay
+            self.healthInterval = healthInterval
+            self.healthTimeout = healthTimeout
+            self.healthFailuresBeforeReplace = healthFailuresBeforeReplace
         }
     }
 
@@ -82,7 +101,7 @@ public final class Scheduler: Service, Sendable {
             return pools[spec.name]
         }
         if let previous { await previous.remove() }
-        await pool.reconcile()
+        await pool.activate()
     }
 
     /// Rolls `spec`'s function to its new version.
@@ -104,6 +123,15 @@ public final class Scheduler: Service, Sendable {
     public func remove(_ name: String) async {
         let pool = pools.withLockedValue { $0.removeValue(forKey: name) }
         await pool?.remove()
+    }
+
+    /// Sets the number of instances of `name` (the scale API); the autoscaler may change it
+    /// again as the load changes. Throws `.notFound`, or `.invalidInput` outside min…max.
+    public func scale(_ name: String, to replicas: Int) async throws {
+        guard let pool = pools.withLockedValue({ $0[name] }) else {
+            throw SwiftletError(.notFound, "function '\(name)' not found")
+        }
+        try await pool.scale(to: replicas)
     }
 
     /// A lease on a ready instance of `name`, waiting for one to start if needed.

@@ -1,10 +1,12 @@
 import Foundation
 import SwiftletCore
 
-/// A ``FunctionStore`` in memory, for unit tests.
+/// A ``FunctionStore`` in memory, for unit tests. Secret values are kept in plain memory.
 public actor MemoryStore: FunctionStore {
-    private var functions: [String: FunctionSpec] = [:]
+    var functions: [String: FunctionSpec] = [:]
     private var blobs: [String: Data] = [:]
+    /// Secrets by name: their namespace and value.
+    var secrets: [String: (namespace: String, value: Data)] = [:]
 
     /// Creates an empty store.
     public init() {}
@@ -13,6 +15,7 @@ public actor MemoryStore: FunctionStore {
         guard functions[spec.name] == nil else {
             throw SwiftletError(.conflict, "function '\(spec.name)' already exists; update it with PUT or remove it first")
         }
+        try requireSecrets(spec.secrets)
         functions[spec.name] = spec
         blobs[spec.codeDigest] = code
     }
@@ -22,6 +25,7 @@ public actor MemoryStore: FunctionStore {
         guard let old = functions[spec.name] else {
             throw SwiftletError(.notFound, "function '\(spec.name)' not found; deploy it first")
         }
+        try requireSecrets(spec.secrets)
         var updated = spec
         updated.createdAt = old.createdAt
         functions[spec.name] = updated

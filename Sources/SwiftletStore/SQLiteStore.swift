@@ -1,13 +1,22 @@
+import Crypto
 import Foundation
 import GRDB
 import Logging
 import SwiftletCore
+import Synchronization
 
 /// The embedded ``FunctionStore``: one SQLite file (WAL mode) with versioned, transactional
 /// migrations.
+///
+/// Secret values are sealed with AES-256-GCM; the key is the file `secrets.key` (mode 0600)
+/// next to the database, created when the first secret is stored.
 public final class SQLiteStore: FunctionStore {
-    private let pool: DatabasePool
-    private let logger: Logger
+    let pool: DatabasePool
+    let logger: Logger
+    /// Where the secrets key lives.
+    let keyFile: SecretKeyFile
+    /// The key once read or created.
+    let cachedKey = Mutex<SymmetricKey?>(nil)
 
     /// Opens (or creates) the database at `path` and migrates it to the current schema.
     public init(path: String, logger: Logger) throws {
@@ -23,6 +32,7 @@ public final class SQLiteStore: FunctionStore {
             throw SwiftletError(.internal, "cannot open the database at \(path): check that the data directory is writable and not used by another swiftlet", cause: error)
         }
         self.logger = logger
+        self.keyFile = SecretKeyFile(nextTo: path)
     }
 
     static var migrator: DatabaseMigrator {
@@ -46,6 +56,20 @@ public final class SQLiteStore: FunctionStore {
                     """
             )
         }
+        migrator.registerMigration("v2-secrets") { db in
+            // `sealed` is AES-GCM's nonce + ciphertext + tag, with the name as authenticated data.
+            try db.execute(
+                sql: """
+                    CREATE TABLE secrets (
+                        name TEXT PRIMARY KEY NOT NULL,
+                        namespace TEXT NOT NULL,
+                        sealed BLOB NOT NULL,
+                        created_at REAL NOT NULL,
+                        updated_at REAL NOT NULL
+                    );
+                    """
+            )
+        }
         return migrator
     }
 
@@ -53,6 +77,7 @@ public final class SQLiteStore: FunctionStore {
         let json = try Self.encode(spec)
         do {
             try await pool.write { db in
+                try Self.requireSecrets(db, spec.secrets)
                 try Self.putBlob(db, digest: spec.codeDigest, data: code)
                 try db.execute(
                     sql: "INSERT INTO functions (name, namespace, code_digest, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -72,6 +97,7 @@ public final class SQLiteStore: FunctionStore {
                 throw SwiftletError(.notFound, "function '\(spec.name)' not found; deploy it first with POST")
             }
             let old = try Self.decode(row["spec"])
+            try Self.requireSecrets(db, spec.secrets)
             var updated = spec
             updated.createdAt = old.createdAt
             try Self.putBlob(db, digest: spec.codeDigest, data: code)
@@ -131,7 +157,7 @@ public final class SQLiteStore: FunctionStore {
         return String(decoding: try encoder.encode(spec), as: UTF8.self)
     }
 
-    private static func decode(_ json: String) throws -> FunctionSpec {
+    static func decode(_ json: String) throws -> FunctionSpec {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .secondsSince1970
         return try decoder.decode(FunctionSpec.self, from: Data(json.utf8))

@@ -308,12 +308,22 @@ private func refused(
 
     // MARK: secrets
 
-    @Test func secretsAreUnsupported() {
-        let error = refused(python(secrets: ["db-password"]), .unsupported)
-        #expect(error?.message.contains("secrets") == true)
+    @Test func secretsAreKeptInOrder() throws {
+        let validated = try DeploymentValidator().validate(python(secrets: ["db-password", "api-token"]), now: now)
+        #expect(validated.spec.secrets == ["db-password", "api-token"])
     }
 
-    @Test(arguments: ["../etc/passwd", "", "Password", "a/b"])
+    @Test func repeatedSecretsAreKeptOnce() throws {
+        let validated = try DeploymentValidator().validate(python(secrets: ["b", "a", "b", "a"]), now: now)
+        #expect(validated.spec.secrets == ["b", "a"])
+    }
+
+    @Test func tooManySecretsAreRefused() {
+        let error = refused(python(secrets: (0..<3).map { "s\($0)" }), .invalidInput, limits: .init(maxEntries: 2))
+        #expect(error?.message.contains("too many secrets") == true)
+    }
+
+    @Test(arguments: ["../etc/passwd", "", "Password", "a/b", ".", "..", String(repeating: "a", count: 64), "clé", "a\u{0}b"])
     func invalidSecretNames(_ secret: String) {
         let error = refused(python(secrets: [secret]), .invalidInput)
         #expect(error?.message.contains("secret") == true)

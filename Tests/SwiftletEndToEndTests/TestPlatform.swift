@@ -43,7 +43,10 @@ final class TestPlatform: Sendable {
     }
 
     /// Starts a platform on `dataDirectory` (a new temporary one when nil).
-    static func start(dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true) async throws -> TestPlatform {
+    static func start(
+        dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .default,
+        scheduling: Scheduler.Configuration = TestPlatform.scheduling
+    ) async throws -> TestPlatform {
         try Requirements.check()
         let directory = dataDirectory ?? Self.makeTemporaryDirectory()
         var logger = Logger(label: "swiftlet-test")
@@ -51,9 +54,12 @@ final class TestPlatform: Sendable {
         let logs = RecordingLogSink()
         let store = try SQLiteStore(path: directory + "/swiftlet.db", logger: logger)
         let images = StoreImageCatalog(dataDirectory: directory, logger: logger)
-        let provider = try NativeProvider(configuration: .init(dataDirectory: directory), codeSource: store, images: images, sink: logs, logger: logger)
+        let provider = try NativeProvider(
+            configuration: .init(dataDirectory: directory), codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: logs,
+            logger: logger
+        )
         try await provider.start()
-        let scheduler = Scheduler(provider: provider, configuration: .init(readinessTimeout: .seconds(20), acquireTimeout: .seconds(20)), logger: logger)
+        let scheduler = Scheduler(provider: provider, configuration: scheduling, logger: logger)
         for spec in try await store.allFunctions() {
             await scheduler.deploy(spec)
         }
@@ -64,10 +70,12 @@ final class TestPlatform: Sendable {
                 bindAddress: "127.0.0.1", port: 0, credentials: auth ? credentials : nil, maxBodyBytes: maxBodyBytes,
                 uploadDirectory: directory + "/uploads"
             ),
-            store: store, scheduler: scheduler, provider: provider, images: images, logger: logger,
+            store: store, scheduler: scheduler, provider: provider, images: images, warmPool: provider.warmPool, logger: logger,
             onServerRunning: { port in portBox.set(port) }
         )
-        let group = ServiceGroup(configuration: .init(services: [.init(service: scheduler), .init(service: app)], logger: logger))
+        let services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: scheduler), .init(service: app)]
+        let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let runTask = Task { try await group.run() }
         let port = try await portBox.wait()
         return TestPlatform(
@@ -75,6 +83,9 @@ final class TestPlatform: Sendable {
             group: group, runTask: runTask
         )
     }
+
+    /// The scheduler settings of the tests: the product's, with shorter waits.
+    static let scheduling = Scheduler.Configuration(readinessTimeout: .seconds(20), acquireTimeout: .seconds(20))
 
     /// Stops gracefully (removing every sandbox) without deleting the data directory.
     func stop() async {
@@ -84,8 +95,11 @@ final class TestPlatform: Sendable {
     }
 
     /// Runs `body` with a fresh platform and always stops it and removes its data directory.
-    static func with<T>(maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, _ body: (TestPlatform) async throws -> T) async throws -> T {
-        let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth)
+    static func with<T>(
+        maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .default,
+        scheduling: Scheduler.Configuration = TestPlatform.scheduling, _ body: (TestPlatform) async throws -> T
+    ) async throws -> T {
+        let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling)
         do {
             let result = try await body(platform)
             await platform.stop()

@@ -44,6 +44,8 @@ final class FakeInstance: FunctionInstance {
     let version: String
     private let provider: FakeProvider
     private let exited = NIOLockedValueBox<(done: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    /// Set to make health checks fail.
+    let unhealthy = NIOLockedValueBox(false)
 
     init(id: String, version: String, provider: FakeProvider) {
         self.id = id
@@ -55,14 +57,20 @@ final class FakeInstance: FunctionInstance {
 
     func waitUntilReady(timeout: Duration) async throws {}
 
+    func checkHealth(timeout: Duration) async -> Bool {
+        !hasExited && !unhealthy.withLockedValue { $0 }
+    }
+
     func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse {
         if hasExited { throw ProxyError.connectionFailed("gone") }
         if request.head.path?.hasPrefix("/crash") == true {
             crash()
             throw ProxyError.connectionFailed("crashed")
         }
-        if request.head.path?.hasPrefix("/slow") == true {
-            try await Task.sleep(for: .milliseconds(200))
+        if let path = request.head.path, path.hasPrefix("/slow") {
+            // `/slow?ms=N` holds the call N milliseconds (default 200).
+            let ms = path.split(separator: "=").last.flatMap { Int($0) } ?? 200
+            try await Task.sleep(for: .milliseconds(ms))
         }
         var head = HTTPResponse(status: .ok)
         head.headerFields[.contentType] = "text/plain"

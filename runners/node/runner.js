@@ -19,22 +19,31 @@
 // application/x-www-form-urlencoded, Buffer for everything when
 // RAW_BODY=true), and responses are formatted like express' res.send.
 //
-// Node built-in modules only.
+// Readiness: when $SWIFTLET_READY_FD names an inherited file descriptor (a
+// pipe), the runner writes "ready\n" to it and closes it once it can serve.
+//
+// Warm (pool) mode, SWIFTLET_WARM=1: the runner starts without function code,
+// listens and signals ready; POST /_/specialise with
+// {"env": {...}, "functionDir": "..."} then applies the environment and loads
+// the handler, after which the runner behaves as if it had been started
+// normally with that environment.
+//
+// Node built-in modules only; the ones needed only in rare cases (zlib, util,
+// url, fs) are loaded on first use.
 
 'use strict';
 
 const http = require('http');
 const path = require('path');
-const util = require('util');
-const zlib = require('zlib');
-const { pathToFileURL } = require('url');
 
 const PREFIX = 'swiftlet node runner';
 const HEALTH_PATH = '/_/health';
+const SPECIALISE_PATH = '/_/specialise';
+const MAX_SPECIALISE_BODY = 16 * 1024 * 1024;
 const KEEP_ALIVE_TIMEOUT_MS = 120 * 1000;
 const HEADERS_TIMEOUT_MS = KEEP_ALIVE_TIMEOUT_MS + 5 * 1000;
 
-const RAW_BODY = process.env.RAW_BODY === 'true';
+const inspect = (value) => require('util').inspect(value);
 
 function log(text) {
   // One event, one write (pipes are written synchronously on Linux).
@@ -60,8 +69,19 @@ function parseBytes(value) {
   return Math.floor(parseFloat(m[1]) * mult);
 }
 
-const JSON_LIMIT = parseBytes(process.env.MAX_JSON_SIZE);
-const RAW_LIMIT = parseBytes(process.env.MAX_RAW_SIZE);
+// Settings taken from the environment: read at start, and again when a warm
+// runner is specialised.
+let RAW_BODY = false;
+let JSON_LIMIT = -1;
+let RAW_LIMIT = -1;
+
+function readSettings() {
+  RAW_BODY = process.env.RAW_BODY === 'true';
+  JSON_LIMIT = parseBytes(process.env.MAX_JSON_SIZE);
+  RAW_LIMIT = parseBytes(process.env.MAX_RAW_SIZE);
+}
+
+readSettings();
 
 // ---------------------------------------------------------------------------
 // Query strings: express 4's default "extended" query parser is qs.parse;
@@ -244,8 +264,8 @@ function inflate(buf, headers) {
   const enc = (headers['content-encoding'] || 'identity').toLowerCase();
   try {
     if (enc === 'identity') return buf;
-    if (enc === 'gzip') return zlib.gunzipSync(buf);
-    if (enc === 'deflate') return zlib.inflateSync(buf);
+    if (enc === 'gzip') return require('zlib').gunzipSync(buf);
+    if (enc === 'deflate') return require('zlib').inflateSync(buf);
   } catch (e) {
     throw new HttpError(400, 'invalid ' + enc + ' body');
   }
@@ -390,7 +410,7 @@ function contentTypeValue(value) {
 function toStatusCode(status) {
   const code = Number(status);
   if (!Number.isInteger(code) || code < 100 || code > 999) {
-    throw new RangeError('invalid status code: ' + util.inspect(status));
+    throw new RangeError('invalid status code: ' + inspect(status));
   }
   return code;
 }
@@ -507,7 +527,7 @@ function errorName(e) {
 
 function describe(e) {
   if (e instanceof Error && e.stack) return e.stack;
-  return util.inspect(e);
+  return inspect(e);
 }
 
 // ---------------------------------------------------------------------------
@@ -606,6 +626,17 @@ function onRequest(req, res) {
     return;
   }
 
+  if (warm !== null) {
+    if (pathname === SPECIALISE_PATH && method === 'POST') {
+      specialise(req, res);
+      return;
+    }
+    if (!handler) {
+      sendPlain(req, res, 503, 'instance not specialised yet', false);
+      return;
+    }
+  }
+
   const headers = req.headers;
   // template: a missing content type defaults to text/plain
   if (!headers['content-type']) headers['content-type'] = 'text/plain';
@@ -678,7 +709,7 @@ async function loadHandler(functionDir) {
     mod = require(resolved);
   } catch (e) {
     if (!e || e.code !== 'ERR_REQUIRE_ESM') throw e;
-    mod = await import(pathToFileURL(resolved).href);
+    mod = await import(require('url').pathToFileURL(resolved).href);
   }
   if (typeof mod !== 'function' && mod && typeof mod.default === 'function') mod = mod.default;
   if (typeof mod !== 'function') {
@@ -687,7 +718,257 @@ async function loadHandler(functionDir) {
   return mod;
 }
 
+// The message of an error, or whatever was thrown, as a string.
+function messageOf(e) {
+  try {
+    return e && e.message ? String(e.message) : String(e);
+  } catch (_) {
+    return inspect(e); // e.g. an object without a prototype
+  }
+}
+
+function logLoadFailure(functionDir, e) {
+  const name = errorName(e);
+  const message = messageOf(e);
+  log(PREFIX + ': failed to load handler from ' + functionDir + ': ' + name + ': ' + message + '\n' + describe(e));
+}
+
+function onUnhandledRejection(reason) {
+  log(PREFIX + ': unhandled promise rejection in handler: ' + describe(reason));
+}
+
+// ---------------------------------------------------------------------------
+// Readiness signal ($SWIFTLET_READY_FD)
+// ---------------------------------------------------------------------------
+
+// The descriptor named by $SWIFTLET_READY_FD, or -1. The variable is removed
+// from the environment either way, so the handler never sees it.
+function takeReadyFd() {
+  const text = process.env.SWIFTLET_READY_FD;
+  delete process.env.SWIFTLET_READY_FD;
+  if (!text || !/^\d{1,9}$/.test(text)) return -1;
+  const fd = parseInt(text, 10);
+  const fs = require('fs');
+  let st;
+  try {
+    st = fs.fstatSync(fd);
+  } catch (_) {
+    return -1; // not an open descriptor
+  }
+  if (fd <= 2) return fd; // stdio: the runner's own
+  if (st.isFile()) return fd;
+  if (!st.isFIFO() && !st.isSocket()) return -1; // epoll, eventfd, devices: node's own
+  // A pipe or socket the runner inherited has its other end outside the
+  // process; node's internal pipes have both ends here.
+  const self = 'pipe:[' + st.ino + ']';
+  const sock = 'socket:[' + st.ino + ']';
+  try {
+    for (const name of fs.readdirSync('/proc/self/fd')) {
+      if (name === String(fd)) continue;
+      let link;
+      try {
+        link = fs.readlinkSync('/proc/self/fd/' + name);
+      } catch (_) {
+        continue;
+      }
+      if (link === self || link === sock) return -1;
+    }
+  } catch (_) {
+    // no /proc: trust the number
+  }
+  return fd;
+}
+
+// Writes "ready\n" to the ready descriptor and closes it; never throws.
+function signalReady(fd) {
+  if (fd < 0) return;
+  const fs = require('fs');
+  try {
+    const data = Buffer.from('ready\n');
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off);
+  } catch (_) {
+    // EBADF, EPIPE, EAGAIN ...: the platform falls back to probing
+  }
+  try {
+    if (fd === 0) {
+      // stdin: reopen it on /dev/null rather than leave fd 0 free for the
+      // next open().
+      fs.closeSync(0);
+      const nul = fs.openSync('/dev/null', 'r');
+      if (nul !== 0) fs.closeSync(nul);
+    } else if (fd > 2) {
+      fs.closeSync(fd);
+    }
+    // fd 1 or 2 are the log streams: written to, but left open.
+  } catch (_) {
+    // already closed
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Warm (pool) mode
+// ---------------------------------------------------------------------------
+
+// { port, busy, done } for a runner started with SWIFTLET_WARM=1, else null.
+let warm = null;
+
+class SpecialiseError extends Error {}
+
+// No lone surrogates (they cannot be put into the environment faithfully).
+const wellFormed = (s) => (typeof s.isWellFormed === 'function' ? s.isWellFormed()
+  : !/[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/.test(s));
+
+// Body of POST /_/specialise -> { env, functionDir } (pythonPath is ignored).
+function parseSpecialise(buf) {
+  let doc;
+  try {
+    doc = JSON.parse(buf.toString('utf8'));
+  } catch (_) {
+    throw new SpecialiseError('body is not valid JSON');
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw new SpecialiseError('body must be a JSON object');
+  }
+  let env = doc.env;
+  if (env === undefined || env === null) {
+    env = {};
+  } else if (typeof env !== 'object' || Array.isArray(env)) {
+    throw new SpecialiseError('"env" must be an object of strings');
+  }
+  for (const key of Object.keys(env)) {
+    const value = env[key];
+    if (typeof value !== 'string') {
+      throw new SpecialiseError('"env" value of ' + JSON.stringify(key.slice(0, 200)) + ' is not a string');
+    }
+    if (!key || key.includes('=') || key.includes('\0') || value.includes('\0')
+        || !wellFormed(key) || !wellFormed(value)) {
+      throw new SpecialiseError('invalid environment variable ' + JSON.stringify(key.slice(0, 200)));
+    }
+  }
+  const functionDir = doc.functionDir;
+  if (functionDir !== undefined && functionDir !== null
+      && (typeof functionDir !== 'string' || !functionDir || functionDir.includes('\0'))) {
+    throw new SpecialiseError('"functionDir" must be a non-empty string');
+  }
+  return { env, functionDir: functionDir || undefined };
+}
+
+// Makes the process look as if it had been started with `env`; returns the
+// function directory to load the handler from.
+function applyEnvironment(env, functionDir) {
+  for (const key of Object.keys(env)) process.env[key] = env[key];
+  delete process.env.SWIFTLET_WARM;
+  delete process.env.SWIFTLET_READY_FD;
+  readSettings();
+  // The CommonJS loader reads NODE_PATH and HOME at start (TZ is picked up by
+  // node itself when process.env.TZ is set).
+  const Module = require('module');
+  if (typeof Module._initPaths === 'function') Module._initPaths();
+  try {
+    // A directory mounted over the working directory since the start (the
+    // function's code) only shows through a fresh chdir.
+    process.chdir(process.cwd());
+  } catch (_) {
+    // working directory gone: keep it
+  }
+  return path.resolve(functionDir || process.env.SWIFTLET_FUNCTION_DIR || '/home/app/function');
+}
+
+function specialise(req, res) {
+  if (warm.done || warm.busy) {
+    sendPlain(req, res, 409, warm.done ? 'already specialised' : 'specialisation in progress', false);
+    return;
+  }
+  warm.busy = true; // taken before the body is read: concurrent requests get 409
+  const chunks = [];
+  let size = 0;
+  let ended = false;
+  req.on('data', (chunk) => {
+    size += chunk.length;
+    if (size <= MAX_SPECIALISE_BODY) chunks.push(chunk);
+  });
+  req.on('end', () => {
+    ended = true;
+    if (size > MAX_SPECIALISE_BODY) {
+      warm.busy = false;
+      sendPlain(req, res, 413, 'Payload Too Large', true);
+      return;
+    }
+    finishSpecialise(req, res, Buffer.concat(chunks, size)).catch((e) => {
+      log(PREFIX + ': specialisation failed: ' + describe(e));
+      warm.busy = false;
+      sendPlain(req, res, 500, 'Internal Server Error', true);
+    });
+  });
+  req.on('close', () => {
+    if (!ended) warm.busy = false; // client went away mid-body
+  });
+  req.on('error', () => {});
+}
+
+async function finishSpecialise(req, res, buf) {
+  let request;
+  try {
+    request = parseSpecialise(buf);
+  } catch (e) {
+    if (!(e instanceof SpecialiseError)) throw e;
+    warm.busy = false;
+    sendPlain(req, res, 400, 'bad specialise request: ' + e.message, false);
+    return;
+  }
+  let functionDir = request.functionDir || '?';
+  let loaded;
+  try {
+    functionDir = applyEnvironment(request.env, request.functionDir);
+    loaded = await loadHandler(functionDir);
+  } catch (e) {
+    logLoadFailure(functionDir, e);
+    failSpecialise(req, res, e);
+    return;
+  }
+  handler = loaded;
+  process.on('unhandledRejection', onUnhandledRejection);
+  warm.done = true;
+  warm.busy = false;
+  log(PREFIX + ': handler loaded from ' + functionDir + ', listening on 127.0.0.1:' + warm.port);
+  const body = '{"status":"ready"}';
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': body.length });
+  res.end(body);
+}
+
+// Answers 500 and exits with code 3 once the answer is out.
+function failSpecialise(req, res, e) {
+  const message = (errorName(e) + ': ' + messageOf(e)).split(/\s+/).join(' ').trim().slice(0, 1000);
+  const exit = () => process.exit(3);
+  res.on('finish', exit);
+  res.on('close', exit);
+  setTimeout(exit, 2000);
+  sendPlain(req, res, 500, 'failed to load handler: ' + message, true);
+}
+
+// Warm mode: load now what normal mode loads on first use, including the ES
+// module loader (a first import() sets it up), for an ESM handler.
+async function preload() {
+  require('fs');
+  require('module');
+  require('url');
+  require('util');
+  require('zlib');
+  try {
+    await import('node:path');
+  } catch (_) {
+    // only a warm-up
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Main
+// ---------------------------------------------------------------------------
+
 async function main() {
+  const readyFd = takeReadyFd();
+  const isWarm = process.env.SWIFTLET_WARM === '1';
   const functionDir = path.resolve(process.env.SWIFTLET_FUNCTION_DIR || '/home/app/function');
   const portText = process.env.SWIFTLET_RUNNER_PORT || '8080';
   const port = /^\d+$/.test(portText) ? parseInt(portText, 10) : NaN;
@@ -700,18 +981,18 @@ async function main() {
   process.on('SIGTERM', exit);
   process.on('SIGINT', exit);
 
-  try {
-    handler = await loadHandler(functionDir);
-  } catch (e) {
-    const name = errorName(e);
-    const message = e && e.message ? e.message : String(e);
-    log(PREFIX + ': failed to load handler from ' + functionDir + ': ' + name + ': ' + message + '\n' + describe(e));
-    process.exit(3);
+  if (isWarm) {
+    await preload();
+    warm = { port, busy: false, done: false };
+  } else {
+    try {
+      handler = await loadHandler(functionDir);
+    } catch (e) {
+      logLoadFailure(functionDir, e);
+      process.exit(3);
+    }
+    process.on('unhandledRejection', onUnhandledRejection);
   }
-
-  process.on('unhandledRejection', (reason) => {
-    log(PREFIX + ': unhandled promise rejection in handler: ' + describe(reason));
-  });
 
   const server = http.createServer({ noDelay: true, maxHeaderSize: 64 * 1024 }, onRequest);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -722,7 +1003,14 @@ async function main() {
     process.exit(1);
   });
   server.listen(port, '127.0.0.1', 1024, () => {
-    log(PREFIX + ': handler loaded from ' + functionDir + ', listening on 127.0.0.1:' + server.address().port);
+    const bound = server.address().port;
+    if (isWarm) {
+      warm.port = bound;
+      log(PREFIX + ': warm, listening on 127.0.0.1:' + bound);
+    } else {
+      log(PREFIX + ': handler loaded from ' + functionDir + ', listening on 127.0.0.1:' + bound);
+    }
+    signalReady(readyFd);
   });
 }
 

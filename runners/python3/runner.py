@@ -18,7 +18,17 @@ handler files run unchanged:
   ``headers`` (dict or list of pairs); ``None`` -> 200 with an empty body.
   Other return values follow Flask's rules (str, bytes, list, tuple).
 
-Python standard library only.
+Readiness: when ``$SWIFTLET_READY_FD`` names an inherited file descriptor (a
+pipe), the runner writes ``ready\n`` to it and closes it once it can serve.
+
+Warm (pool) mode, ``SWIFTLET_WARM=1``: the runner starts without function
+code, listens and signals ready; ``POST /_/specialise`` with
+``{"env": {...}, "functionDir": "...", "pythonPath": [...]}`` then applies the
+environment and loads the handler, after which the runner behaves as if it had
+been started normally with that environment.
+
+Python standard library only. Modules needed only for rare cases are imported
+where they are used, to keep the cold start short.
 """
 
 import os
@@ -44,27 +54,18 @@ def _unbuffered_stdio():
 
 _unbuffered_stdio()
 
-import dataclasses  # noqa: E402
-import datetime  # noqa: E402
-import decimal  # noqa: E402
-import email.utils  # noqa: E402
-import http  # noqa: E402
+# Only what every start needs. json, re, traceback, urllib.parse, http,
+# importlib.util and the JSON extras (datetime, decimal, uuid, dataclasses,
+# email.utils) are imported on first use; http.server is not used at all (it
+# pulls in http.client, email and ssl).
 import importlib  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import socketserver  # noqa: E402
 import threading  # noqa: E402
-import traceback  # noqa: E402
-import types  # noqa: E402
-import uuid  # noqa: E402
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer  # noqa: E402
-from urllib.parse import parse_qsl, unquote, urlsplit  # noqa: E402
 
 PREFIX = "swiftlet python3 runner"
 HEALTH_PATH = "/_/health"
+SPECIALISE_PATH = "/_/specialise"
 MAX_LINE = 65536
 MAX_HEADERS = 100
 IDLE_TIMEOUT = 120.0  # seconds a keep-alive connection may stay idle
@@ -282,7 +283,11 @@ class Event:
         q = self._query
         if q is None:
             qs = self._query_string
-            q = Query(parse_qsl(qs, keep_blank_values=True, errors="replace") if qs else ())
+            if qs:
+                from urllib.parse import parse_qsl
+                q = Query(parse_qsl(qs, keep_blank_values=True, errors="replace"))
+            else:
+                q = Query()
             self._query = q
         return q
 
@@ -291,7 +296,16 @@ class Event:
         self._query = value
 
 
-_HOSTNAME = os.getenv("HOSTNAME", "localhost")
+_HOSTNAME = "localhost"
+
+
+def _read_settings():
+    """(Re-)read what the runner takes from the environment."""
+    global _HOSTNAME
+    _HOSTNAME = os.getenv("HOSTNAME", "localhost")
+
+
+_read_settings()
 
 
 class Context:
@@ -308,6 +322,8 @@ class InvalidResponse(Exception):
 
 
 def _http_date(value):
+    import datetime
+    import email.utils
     if not isinstance(value, datetime.datetime):
         value = datetime.datetime.combine(value, datetime.time(), tzinfo=datetime.timezone.utc)
     elif value.tzinfo is None:
@@ -318,35 +334,73 @@ def _http_date(value):
 
 
 def _json_default(o):
-    # Same extras as Flask's DefaultJSONProvider.
+    # Same extras as Flask's DefaultJSONProvider. Only called for values json
+    # cannot encode itself, so the imports cost nothing on the common path.
+    import datetime
+    import decimal
     if isinstance(o, datetime.date):
         return _http_date(o)
-    if isinstance(o, (decimal.Decimal, uuid.UUID)):
+    if isinstance(o, decimal.Decimal):
         return str(o)
-    if dataclasses.is_dataclass(o) and not isinstance(o, type):
-        return dataclasses.asdict(o)
+    uuid = sys.modules.get("uuid")  # a UUID exists only once uuid is imported
+    if uuid is not None and isinstance(o, uuid.UUID):
+        return str(o)
+    if not isinstance(o, type) and hasattr(type(o), "__dataclass_fields__"):
+        import dataclasses
+        if dataclasses.is_dataclass(o):
+            return dataclasses.asdict(o)
     if hasattr(o, "__html__"):
         return str(o.__html__())
     raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
 
 
-# Flask's jsonify in production: compact separators, sorted keys, ASCII,
-# trailing newline, mimetype application/json.
-_json_encode = json.JSONEncoder(ensure_ascii=True, sort_keys=True, separators=(",", ":"),
-                                default=_json_default).encode
+_json_encode = None
+
+
+def _json_encoder():
+    # Flask's jsonify in production: compact separators, sorted keys, ASCII,
+    # trailing newline, mimetype application/json.
+    global _json_encode
+    encode = _json_encode
+    if encode is None:
+        import json
+        encode = _json_encode = json.JSONEncoder(
+            ensure_ascii=True, sort_keys=True, separators=(",", ":"), default=_json_default).encode
+    return encode
+
 
 CT_HTML = "text/html; charset=utf-8"
 CT_JSON = "application/json"
 CT_BINARY = "application/octet-stream"
 CT_TEXT = "text/plain; charset=utf-8"
 
-_REASONS = {s.value: s.phrase for s in http.HTTPStatus}
-_TOKEN_RE = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_REASONS = None
+
+
+def _reason(code):
+    """The standard reason phrase of a status code (http.HTTPStatus), or None."""
+    global _REASONS
+    if code == 200:
+        return "OK"
+    reasons = _REASONS
+    if reasons is None:
+        import http
+        reasons = _REASONS = {s.value: s.phrase for s in http.HTTPStatus}
+    return reasons.get(code)
+
+
+# RFC 9110 token characters (header names).
+_TOKEN_CHARS = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 _HOP_BY_HOP = frozenset(("content-length", "transfer-encoding", "connection", "keep-alive"))
 
 
+def _is_token(name):
+    return bool(name) and _TOKEN_CHARS.issuperset(name)
+
+
 def _to_json_bytes(obj):
-    return (_json_encode(obj) + "\n").encode("ascii")
+    return (_json_encoder()(obj) + "\n").encode("ascii")
 
 
 def _body_bytes(body):
@@ -391,7 +445,7 @@ def _status(value):
         raise InvalidResponse("invalid statusCode %r" % (value,))
     if not 100 <= code <= 999:
         raise InvalidResponse("invalid statusCode %r" % (value,))
-    return code, reason or _REASONS.get(code, "Unknown")
+    return code, reason or _reason(code) or "Unknown"
 
 
 def _header_pairs(headers):
@@ -419,7 +473,7 @@ def _header_pairs(headers):
     for name, value in out:
         name = str(name)
         value = value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
-        if not _TOKEN_RE.match(name):
+        if not _is_token(name):
             raise InvalidResponse("invalid header name %r" % (name,))
         if "\r" in value or "\n" in value or "\0" in value:
             raise InvalidResponse("invalid value for header %r" % (name,))
@@ -485,9 +539,6 @@ class BadRequest(Exception):
         self.message = message
 
 
-_HEX_RE = re.compile(rb"^[0-9A-Fa-f]+$")
-
-
 def _read_chunked(rfile):
     chunks = []
     readline = rfile.readline
@@ -497,7 +548,7 @@ def _read_chunked(rfile):
         if not line.endswith(b"\n"):
             raise BadRequest(400, "Bad Request: malformed chunked body")
         size_text = line.split(b";", 1)[0].strip()
-        if not _HEX_RE.match(size_text):
+        if not size_text or size_text.strip(_HEX_DIGITS):
             raise BadRequest(400, "Bad Request: malformed chunk size")
         size = int(size_text, 16)
         if size == 0:
@@ -521,16 +572,23 @@ def _read_chunked(rfile):
     return b"".join(chunks)
 
 
-class RunnerRequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "swiftlet-python3"
+class RunnerRequestHandler(socketserver.StreamRequestHandler):
+    """One client connection: HTTP/1.1 requests until either side closes it.
+
+    The connection loop is the one of http.server.BaseHTTPRequestHandler; the
+    request parsing is the runner's own (handle_one_request).
+    """
+
     disable_nagle_algorithm = True
     timeout = IDLE_TIMEOUT
 
-    handler = None  # set by main()
+    handler = None  # set by main(), or by POST /_/specialise in warm mode
 
-    def log_message(self, format, *args):  # no per-request logging
-        pass
+    def handle(self):
+        self.close_connection = True
+        self.handle_one_request()
+        while not self.close_connection:
+            self.handle_one_request()
 
     def _send(self, code, reason, headers, body, method, keep_alive):
         parts = ["HTTP/1.1 %d %s\r\n" % (code, reason)]
@@ -562,7 +620,7 @@ class RunnerRequestHandler(BaseHTTPRequestHandler):
         body = message.encode("utf-8")
         self.close_connection = True
         try:
-            self._send(status, _REASONS.get(status, "Error"),
+            self._send(status, _reason(status) or "Error",
                        [("Content-Type", CT_TEXT)], body, "GET", False)
         except OSError:
             pass
@@ -670,6 +728,7 @@ class RunnerRequestHandler(BaseHTTPRequestHandler):
             if target == "*":
                 path_raw, qs = "*", ""
             else:
+                from urllib.parse import urlsplit
                 split = urlsplit(target)
                 path_raw, qs = split.path or "/", split.query
         else:
@@ -679,10 +738,24 @@ class RunnerRequestHandler(BaseHTTPRequestHandler):
             self._send(200, "OK", [("Content-Type", CT_TEXT)], b"OK", method, keep_alive)
             return
 
-        path = unquote(path_raw, errors="replace") if "%" in path_raw else path_raw
+        handler = self.handler
+        if _warm is not None:
+            if path_raw == SPECIALISE_PATH and method == "POST":
+                _warm.specialise(self, body, keep_alive)
+                return
+            if handler is None:
+                self._send(503, "Service Unavailable", [("Content-Type", CT_TEXT)],
+                           b"instance not specialised yet", method, keep_alive)
+                return
+
+        if "%" in path_raw:
+            from urllib.parse import unquote
+            path = unquote(path_raw, errors="replace")
+        else:
+            path = path_raw
         event = Event(body, Headers(hdrs), method, path, qs)
         try:
-            rv = self.handler(event, Context())
+            rv = handler(event, Context())
         except BadRequestKeyError as e:
             # Flask turns an uncaught werkzeug BadRequestKeyError into a 400.
             rv = (("Bad Request: missing key %s" % (e,)), 400, [("Content-Type", CT_TEXT)])
@@ -712,6 +785,7 @@ class RunnerRequestHandler(BaseHTTPRequestHandler):
         self._send(code, reason, kept, out, method, keep_alive)
 
     def _handler_failed(self, method, path, qs, exc, in_response):
+        import traceback
         kind = type(exc).__name__
         target = path + ("?" + qs if qs else "")
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
@@ -730,13 +804,14 @@ class RunnerRequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
 
 
-class RunnerServer(ThreadingHTTPServer):
+class RunnerServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
+    """http.server.ThreadingHTTPServer without its socket.getfqdn() (a DNS lookup)."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 1024
 
     def server_bind(self):
-        # Skip HTTPServer.server_bind's socket.getfqdn() (a DNS lookup).
         socketserver.TCPServer.server_bind(self)
         host, port = self.server_address[:2]
         self.server_name = host
@@ -746,6 +821,7 @@ class RunnerServer(ThreadingHTTPServer):
         exc = sys.exc_info()[1]
         if isinstance(exc, (OSError, ValueError)):
             return
+        import traceback
         _log("%s: connection error: %s" % (PREFIX, traceback.format_exc()))
 
 
@@ -770,13 +846,14 @@ def load_handler(function_dir):
     for name in [m for m in sys.modules if m == "function" or m.startswith("function.")]:
         del sys.modules[name]
     if os.path.isfile(init_file):
-        spec = importlib.util.spec_from_file_location(
+        from importlib.util import module_from_spec, spec_from_file_location
+        spec = spec_from_file_location(
             "function", init_file, submodule_search_locations=[function_dir])
-        pkg = importlib.util.module_from_spec(spec)
+        pkg = module_from_spec(spec)
         sys.modules["function"] = pkg
         spec.loader.exec_module(pkg)
     else:
-        pkg = types.ModuleType("function")
+        pkg = type(sys)("function")  # types.ModuleType
         pkg.__path__ = [function_dir]
         pkg.__file__ = None
         sys.modules["function"] = pkg
@@ -797,7 +874,288 @@ def _on_signal(signum, frame):
         os._exit(0)
 
 
+def _load_failed(function_dir, exc):
+    import traceback
+    _log("%s: failed to load handler from %s: %s: %s\n%s" % (
+        PREFIX, function_dir, type(exc).__name__, exc, traceback.format_exc()))
+
+
+# --------------------------------------------------------------------------
+# Readiness signal ($SWIFTLET_READY_FD)
+# --------------------------------------------------------------------------
+
+def _take_ready_fd():
+    """The descriptor named by $SWIFTLET_READY_FD, or None.
+
+    The variable is removed from the environment either way, so the handler
+    (and what it starts) never sees it.
+    """
+    text = os.environ.pop("SWIFTLET_READY_FD", None)
+    if not text or not (text.isascii() and text.isdigit()):
+        return None
+    fd = int(text)
+    if fd > 2:
+        try:
+            if not os.get_inheritable(fd):
+                return None  # opened by this process (PEP 446), not inherited
+            # Not to processes the handler may start while it is loaded.
+            os.set_inheritable(fd, False)
+        except (OSError, OverflowError, ValueError):
+            return None  # not an open descriptor
+    return fd
+
+
+def _signal_ready(fd):
+    """Write ``ready\n`` to the ready descriptor and close it; never fails."""
+    if fd is None:
+        return
+    data = b"ready\n"
+    try:
+        while data:
+            written = os.write(fd, data)
+            if written <= 0:
+                break
+            data = data[written:]
+    except (OSError, OverflowError, ValueError):
+        pass  # EBADF, EPIPE, ...: the platform falls back to probing
+    try:
+        if fd == 0:
+            # stdin: point it at /dev/null rather than leave fd 0 free for the
+            # next open() (sys.stdin still refers to it).
+            null = os.open(os.devnull, os.O_RDONLY)
+            if null != 0:
+                os.dup2(null, 0)
+                os.close(null)
+        elif fd > 2:
+            os.close(fd)
+        # fd 1 or 2 are the log streams: written to, but left open.
+    except OSError:
+        pass
+
+
+# --------------------------------------------------------------------------
+# Warm (pool) mode
+# --------------------------------------------------------------------------
+
+_warm = None  # the _WarmState of a runner started with SWIFTLET_WARM=1
+
+
+class _SpecialiseError(Exception):
+    pass
+
+
+def _parse_specialise(body):
+    """Body of POST /_/specialise -> (env, functionDir or None, pythonPath or None)."""
+    import json
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):  # includes UnicodeDecodeError
+        raise _SpecialiseError("body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise _SpecialiseError("body must be a JSON object")
+    env = doc.get("env")
+    if env is None:
+        env = {}
+    elif not isinstance(env, dict):
+        raise _SpecialiseError('"env" must be an object of strings')
+    for key, value in env.items():
+        if not isinstance(value, str):
+            raise _SpecialiseError('"env" value of %s is not a string' % json.dumps(key[:200]))
+        if not key or "=" in key or "\0" in key or "\0" in value:
+            raise _SpecialiseError('invalid environment variable %s' % json.dumps(key[:200]))
+        try:
+            os.fsencode(key)
+            os.fsencode(value)
+        except UnicodeError:
+            raise _SpecialiseError('invalid environment variable %s' % json.dumps(key[:200])) from None
+    function_dir = doc.get("functionDir")
+    if function_dir is not None and (not isinstance(function_dir, str) or not function_dir
+                                     or "\0" in function_dir):
+        raise _SpecialiseError('"functionDir" must be a non-empty string')
+    python_path = doc.get("pythonPath")
+    if python_path is not None:
+        if not isinstance(python_path, list) or not all(
+                isinstance(p, str) and p and "\0" not in p for p in python_path):
+            raise _SpecialiseError('"pythonPath" must be a list of non-empty strings')
+    return env, function_dir, python_path
+
+
+def _apply_environment(env, function_dir, python_path):
+    """Make the process look as if it had been started with ``env``.
+
+    Returns the function directory to load the handler from.
+    """
+    for key, value in env.items():
+        os.environ[key] = value
+    os.environ.pop("SWIFTLET_WARM", None)
+    os.environ.pop("SWIFTLET_READY_FD", None)
+    os.environ["PYTHONUNBUFFERED"] = "1"  # as _unbuffered_stdio() does at start
+    _read_settings()
+
+    # What the interpreter takes from the environment at start, where it can
+    # be redone: PYTHONPATH (pythonPath wins when given), PYTHONDONTWRITEBYTECODE, TZ.
+    if python_path is None:
+        python_path = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    entries = []
+    for entry in python_path:
+        entry = os.path.abspath(entry)
+        if entry not in entries:
+            entries.append(entry)
+    if entries:
+        sys.path[:] = entries + [p for p in sys.path if p not in entries]
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        sys.dont_write_bytecode = True
+    import time
+    time.tzset()
+    importlib.invalidate_caches()
+    try:
+        # A directory mounted over the working directory since the start
+        # (the function's code) only shows through a fresh chdir.
+        os.chdir(os.getcwd())
+    except OSError:
+        pass
+    return os.path.abspath(function_dir or os.environ.get("SWIFTLET_FUNCTION_DIR") or "/home/app/function")
+
+
+class _WarmState:
+    """Specialisation of a warm runner.
+
+    The request is validated on its connection thread; the environment is
+    applied and the handler imported on the main thread (as in normal mode:
+    signal.signal() and friends work at import time), which waits for jobs in
+    run().
+    """
+
+    def __init__(self, port):
+        self.port = port
+        self.lock = threading.Lock()  # held while a specialisation runs
+        self.done = False
+        self._wake = threading.Event()
+        self._job = None
+
+    def run(self):
+        """Main thread: run specialisation jobs; never returns."""
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            job, self._job = self._job, None
+            if job is not None:
+                job()
+
+    def _on_main_thread(self, fn):
+        """Run fn() on the main thread (in run()) and return its result."""
+        result = []
+        finished = threading.Event()
+
+        def job():
+            try:
+                result.append(fn())
+            finally:
+                finished.set()
+
+        self._job = job
+        self._wake.set()
+        finished.wait()
+        return result[0]
+
+    def specialise(self, req, body, keep_alive):
+        if self.done or not self.lock.acquire(blocking=False):
+            message = b"already specialised" if self.done else b"specialisation in progress"
+            req._send(409, "Conflict", [("Content-Type", CT_TEXT)], message, "POST", keep_alive)
+            return
+        if self.done:
+            self.lock.release()
+            req._send(409, "Conflict", [("Content-Type", CT_TEXT)], b"already specialised", "POST", keep_alive)
+            return
+        try:
+            env, function_dir, python_path = _parse_specialise(body)
+        except _SpecialiseError as e:
+            self.lock.release()
+            req._send(400, "Bad Request", [("Content-Type", CT_TEXT)],
+                      ("bad specialise request: %s" % e).encode("utf-8"), "POST", keep_alive)
+            return
+
+        def load():
+            # On the main thread. Failures are logged here, where the
+            # traceback is at hand, in the same format as in normal mode.
+            loaded_from = function_dir or "?"
+            try:
+                loaded_from = _apply_environment(env, function_dir, python_path)
+                return loaded_from, load_handler(loaded_from), None
+            except BaseException as e:  # noqa: B902 - SystemExit at import is a load failure too
+                try:
+                    _load_failed(loaded_from, e)
+                except Exception:
+                    pass
+                return loaded_from, None, e
+
+        function_dir, handle, error = self._on_main_thread(load)
+        if error is not None:
+            self._fail(req, error)  # does not return
+
+        RunnerRequestHandler.handler = staticmethod(handle)
+        self.done = True
+        self.lock.release()
+        _log("%s: handler loaded from %s, listening on 127.0.0.1:%d" % (PREFIX, function_dir, self.port))
+        req._send(200, "OK", [("Content-Type", CT_JSON)], b'{"status":"ready"}', "POST", keep_alive)
+
+    def _fail(self, req, exc):
+        """Answer 500 and exit with code 3 once the answer is out."""
+        try:
+            message = " ".join(("%s: %s" % (type(exc).__name__, exc)).split())[:1000]
+        except Exception:
+            message = type(exc).__name__
+        try:
+            req._send(500, "Internal Server Error", [("Content-Type", CT_TEXT)],
+                      ("failed to load handler: %s" % message).encode("utf-8", "replace"), "POST", False)
+            conn = req.connection
+            conn.shutdown(1)  # SHUT_WR: the answer, then end of stream
+            # Unread input would turn the close at exit into a reset that can
+            # destroy the answer on its way: drop what has arrived.
+            conn.setblocking(False)
+            while conn.recv(65536):
+                pass
+        except OSError:
+            pass
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(3)
+
+
+def _preload():
+    """Warm mode: import now what normal mode imports on first use."""
+    import dataclasses  # noqa: F401
+    import datetime  # noqa: F401
+    import decimal  # noqa: F401
+    import email.utils  # noqa: F401
+    import importlib.util  # noqa: F401
+    import json  # noqa: F401
+    import time  # noqa: F401
+    import traceback  # noqa: F401
+    import urllib.parse  # noqa: F401
+    import uuid  # noqa: F401
+    _json_encoder()
+    _reason(404)
+
+
+def _serve(server):
+    try:
+        server.serve_forever(poll_interval=3600)
+    except BaseException as e:  # noqa: B902
+        _log("%s: server stopped: %s: %s" % (PREFIX, type(e).__name__, e))
+        os._exit(1)
+
+
+# --------------------------------------------------------------------------
+# Main
+# --------------------------------------------------------------------------
+
 def main():
+    global _warm
+    ready_fd = _take_ready_fd()
+    warm = os.environ.get("SWIFTLET_WARM") == "1"
     function_dir = os.path.abspath(os.environ.get("SWIFTLET_FUNCTION_DIR") or "/home/app/function")
     port_text = os.environ.get("SWIFTLET_RUNNER_PORT") or "8080"
     try:
@@ -816,22 +1174,33 @@ def main():
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
 
-    try:
-        handle = load_handler(function_dir)
-    except BaseException as e:  # noqa: B902 - SystemExit in a handler is a load failure too
-        if isinstance(e, KeyboardInterrupt):
-            raise
-        _log("%s: failed to load handler from %s: %s: %s\n%s" % (
-            PREFIX, function_dir, type(e).__name__, e, traceback.format_exc()))
-        return 3
+    if warm:
+        _preload()
+    else:
+        try:
+            handle = load_handler(function_dir)
+        except BaseException as e:  # noqa: B902 - SystemExit in a handler is a load failure too
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            _load_failed(function_dir, e)
+            return 3
+        RunnerRequestHandler.handler = staticmethod(handle)
 
-    RunnerRequestHandler.handler = staticmethod(handle)
     try:
         server = RunnerServer(("127.0.0.1", port), RunnerRequestHandler)
     except OSError as e:
         _log("%s: cannot listen on 127.0.0.1:%d: %s" % (PREFIX, port, e))
         return 1
+
+    if warm:
+        _warm = _WarmState(server.server_port)
+        threading.Thread(target=_serve, args=(server,), name="swiftlet-server", daemon=True).start()
+        _log("%s: warm, listening on 127.0.0.1:%d" % (PREFIX, server.server_port))
+        _signal_ready(ready_fd)
+        _warm.run()  # the main thread imports the handler on POST /_/specialise; never returns
+
     _log("%s: handler loaded from %s, listening on 127.0.0.1:%d" % (PREFIX, function_dir, server.server_port))
+    _signal_ready(ready_fd)
     try:
         server.serve_forever(poll_interval=3600)
     finally:

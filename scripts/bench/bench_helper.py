@@ -23,10 +23,28 @@ Subcommands (every figure is timed with time.perf_counter(), a monotonic clock):
   cold-runc RUNC STATE BUNDLE RUNS ARG... `runc run` of ARG..., RUNS times (JSON out)
   cold-host RUNS ARG...                   ARG... run directly on the host, RUNS times (JSON out)
   cold-direct RUNTIME RUNNER CODE RUNS    the runner spawned on the host -> first 200 (JSON out)
+  make-busybox-bundle DIR                 an OCI bundle whose rootfs holds only /bin/busybox
+  cold-docker RUNS PREFIX IMAGE ARG...    `docker run --rm --name PREFIX<i> IMAGE ARG...`, RUNS
+                                          times (JSON out)
+  wait-pool GATEWAY DATA_DIR TIMEOUT      wait until every warm pool is full (ready == size)
+  scale-zero GATEWAY DATA_DIR RUNTIME CODE RUNS NAME LOGFILE
+                                          deploy NAME (may scale to zero), then RUNS times: scale
+                                          to 0, wait until stopped and the pool is full, time one
+                                          call -> first 200 (JSON out)
+  function-status GATEWAY DATA_DIR NAME   print "replicas availableReplicas" of NAME
+  wait-replicas GATEWAY DATA_DIR NAME TIMEOUT
+                                          wait until NAME has availableReplicas >= replicas
   instance-pid STATE_ROOT PREFIX          host pid of the running swiftlet container PREFIX-*
+  instance-pid-of STATE_ROOT NAME RUNTIME host pid of an instance of code function NAME (its own
+                                          container NAME-*, or a specialised warm-RUNTIME-* one)
   wrk-parse FILE                          wrk --latency output -> JSON
   start-ms LOGFILE PREFIX                 the "instance ready" start_ms values Swiftlet logged
   fmt-cold JSON [KEY]                     "median ms (min–max)" of a cold-start result (or its KEY)
+  fmt-pct JSON [KEY]                      "p50 X ms, p99 Y ms" of a result (p99: nearest rank)
+  fmt-field JSON KEY...                   the values of KEY... joined by " / "
+  fmt-ms JSON KEY                         one figure of a result, in ms
+  targets RUNC_JSON POOL_JSON NOPOOL_JSON LABEL
+                                          the scale-from-zero targets against runc run, explicitly
   fmt-wrk JSON FIELD                      one wrk figure: p50, p99 (ms), rps, errors
   errors JSON LABEL                       print the errors a result recorded, one a line
   table RESULTS                           render the results file as the final table
@@ -35,6 +53,7 @@ Subcommands (every figure is timed with time.perf_counter(), a monotonic clock):
 import base64
 import http.client
 import json
+import math
 import os
 import re
 import socket
@@ -91,10 +110,21 @@ def swiftlet_key(data_dir):
     return "%x" % h
 
 
+def percentile(values, q):
+    """The nearest-rank percentile q (0-100) of values: an observed value, never interpolated
+    (with 30 values p99 is the largest)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(q / 100.0 * len(ordered))) - 1]
+
+
 def summary(values):
     return {
         "n": len(values),
         "median": statistics.median(values) if values else None,
+        "p50": statistics.median(values) if values else None,
+        "p99": percentile(values, 99),
         "min": min(values) if values else None,
         "max": max(values) if values else None,
         "values": [round(v, 2) for v in values],
@@ -139,11 +169,95 @@ def runc_list(root):
     return [l for l in p.stdout.split() if l]
 
 
+def get_json(gw, path):
+    """GET path with the gateway's credentials -> the decoded JSON, or None."""
+    try:
+        status, body = gw.call("GET", path, timeout=10.0)
+    except OSError:
+        return None
+    if status != 200:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def pool_full(pools):
+    """True when every runtime's warm pool is full and nothing is starting ([] -> no pool)."""
+    return pools is not None and all(p.get("ready", 0) >= p.get("size", 0) and p.get("starting", 0) == 0 for p in pools)
+
+
+def pool_counts(gw, runtime):
+    """(hits, misses) of RUNTIME's warm pool, (0, 0) without one."""
+    for p in get_json(gw, "/system/pool") or []:
+        if p.get("runtime") == runtime:
+            return p.get("hits", 0), p.get("misses", 0)
+    return 0, 0
+
+
+def wait_pool(gw, timeout):
+    deadline = time.perf_counter() + float(timeout)
+    pools = None
+    while time.perf_counter() < deadline:
+        pools = get_json(gw, "/system/pool")
+        if pool_full(pools):
+            return True, pools
+        time.sleep(0.05)
+    return False, pools
+
+
+def settle(gw, state_root, baseline, name=None, timeout=30.0):
+    """Waits until the runc root holds no more than BASELINE containers, every warm pool is full
+    and (with NAME) NAME has 0 replicas and 0 available. Returns (ok, waited ms, what was missing)."""
+    t0 = time.perf_counter()
+    while True:
+        missing = []
+        if name is not None:
+            st = get_json(gw, "/system/function/%s" % name)
+            if st is None or st.get("replicas") != 0 or st.get("availableReplicas") != 0:
+                missing.append("%s status %s" % (name, None if st is None else
+                                                  {k: st.get(k) for k in ("replicas", "availableReplicas")}))
+        pools = get_json(gw, "/system/pool")
+        if not pool_full(pools):
+            missing.append("pool %s" % pools)
+        count = len(runc_list(state_root))
+        if count > baseline:
+            missing.append("%d containers (baseline %d)" % (count, baseline))
+        waited = (time.perf_counter() - t0) * 1000.0
+        if not missing:
+            return True, waited, ""
+        if waited > timeout * 1000.0:
+            return False, waited, "; ".join(missing)
+        time.sleep(0.02)
+
+
+def first_200(port, path, limit=60.0):
+    """GET path on a fresh connection, again on an error answer, until a 200.
+    Returns (ms until the 200 or None, error strings, attempts)."""
+    errors = []
+    attempts = 0
+    t0 = time.perf_counter()
+    while True:
+        attempts += 1
+        try:
+            status, body = get(port, path, timeout=limit)
+        except OSError as e:
+            status, body = 0, str(e).encode()
+        if status == 200:
+            return (time.perf_counter() - t0) * 1000.0, errors, attempts
+        errors.append("GET %s attempt %d: HTTP %d %s" % (path, attempts, status, body[:200]))
+        if time.perf_counter() - t0 > limit:
+            errors.append("no 200 from %s within %.0f s" % (path, limit))
+            return None, errors, attempts
+        time.sleep(0.005)
+
+
 def cold_swiftlet(gateway_url, data_dir, runtime, code_path, runs, prefix):
     code = base64.b64encode(open(code_path, "rb").read()).decode()
     cold_loop(gateway_url, data_dir, runs, prefix,
               lambda name: {"service": name, "runtime": runtime, "code": code},
-              "/function/%s?name=bench")
+              "/function/%s?name=bench", runtime)
 
 
 def cold_swiftlet_image(gateway_url, data_dir, image, readonly, runs, prefix):
@@ -153,11 +267,19 @@ def cold_swiftlet_image(gateway_url, data_dir, image, readonly, runs, prefix):
               "/function/%s/")
 
 
-def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path):
+def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path, runtime=None):
     """deploy -> first 200 from call_path % name -> remove, RUNS times, a new name each time."""
     gw = Gateway(gateway_url, data_dir)
     state_root = "/run/swiftlet/%s/runc" % swiftlet_key(data_dir)
     totals, posts, errors = [], [], []
+    # Start every run from the same state: the warm pool (if any) full, no container but the
+    # pool's and those of functions deployed before (a pooled sandbox becomes the function's
+    # instance under its warm-RUNTIME-* container id, so count containers, not names).
+    ok, _ = wait_pool(gw, 60.0)
+    if not ok:
+        errors.append("the warm pool was not full within 60 s")
+    baseline = len(runc_list(state_root))
+    hits0, misses0 = pool_counts(gw, runtime) if runtime else (0, 0)
     for i in range(int(runs)):
         name = "%s-%d" % (prefix, i + 1)
         t0 = time.perf_counter()
@@ -190,16 +312,94 @@ def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path):
         status, body = gw.call("DELETE", "/system/functions", {"functionName": name})
         if status != 200:
             errors.append("remove %s: HTTP %d %s" % (name, status, body[:200]))
-        # Let the teardown finish before the next run (the DELETE already waits for it). Other
-        # functions (the warm ones) may be running: only this function's containers count.
-        end = time.perf_counter() + 10.0
-        while any(c.startswith(name + "-") for c in runc_list(state_root)) and time.perf_counter() < end:
-            time.sleep(0.05)
-        time.sleep(0.3)
+        # Let the teardown (and the pool's refill) finish before the next run.
+        settled, _, missing = settle(gw, state_root, baseline, timeout=30.0)
+        if not settled:
+            errors.append("after %s: not settled within 30 s: %s" % (name, missing))
+        time.sleep(0.1)
     res = summary(totals)
     res["post_ms"] = summary(posts)
+    if runtime:
+        hits1, misses1 = pool_counts(gw, runtime)
+        res["pool_hits"], res["pool_misses"] = hits1 - hits0, misses1 - misses0
     res["errors"] = errors
     out(res)
+
+
+def log_start_ms(logfile, offset, name):
+    """The start_ms of the "instance ready" lines for exactly NAME after byte OFFSET of LOGFILE."""
+    pattern = re.compile(r"swiftlet\.function=%s(\s|$)" % re.escape(name))
+    values = []
+    with open(logfile, "rb") as f:
+        f.seek(offset)
+        for raw in f:
+            line = raw.decode(errors="replace")
+            if "instance ready" in line and pattern.search(line):
+                m = re.search(r"swiftlet\.start_ms=(\d+)", line)
+                if m:
+                    values.append(float(m.group(1)))
+    return values
+
+
+def scale_zero(gateway_url, data_dir, runtime, code_path, runs, name, logfile):
+    """Scale from zero -> first answer: deploy NAME once (may scale to zero, idle time 1 h so the
+    autoscaler stays out of the way), wait for its first 200; then RUNS times: scale to 0, wait
+    until it has no replica, its container is gone and the warm pool is full again, then time
+    one GET /function/NAME on a fresh connection until the first 200."""
+    gw = Gateway(gateway_url, data_dir)
+    state_root = "/run/swiftlet/%s/runc" % swiftlet_key(data_dir)
+    errors, times, settle_ms = [], [], []
+    ok, pools = wait_pool(gw, 60.0)
+    if not ok:
+        errors.append("the warm pool was not full within 60 s before the deploy: %s" % pools)
+    baseline = len(runc_list(state_root))
+    code = base64.b64encode(open(code_path, "rb").read()).decode()
+    body = {"service": name, "runtime": runtime, "code": code,
+            "labels": {"com.openfaas.scale.zero": "true", "com.openfaas.scale.zero-duration": "1h"}}
+    status, resp = gw.call("POST", "/system/functions", body)
+    res = {"pool": pools, "baseline_containers": baseline}
+    if status not in (200, 201, 202):
+        res.update(summary([]))
+        res["errors"] = errors + ["deploy %s: HTTP %d %s" % (name, status, resp[:300])]
+        out(res)
+        return 1
+    deploy_ms, errs, _ = first_200(gw.port, "/function/%s?name=bench" % name)
+    errors += errs
+    res["deploy_ms"] = deploy_ms
+    offset = os.path.getsize(logfile)
+    hits0, misses0 = pool_counts(gw, runtime)
+    hit_runs = 0
+    for i in range(int(runs)):
+        status, resp = gw.call("POST", "/system/scale-function/%s" % name, {"serviceName": name, "replicas": 0})
+        if status not in (200, 202):
+            errors.append("run %d: scale to 0: HTTP %d %s" % (i + 1, status, resp[:300]))
+            continue
+        settled, waited, missing = settle(gw, state_root, baseline, name=name, timeout=30.0)
+        settle_ms.append(waited)
+        if not settled:
+            errors.append("run %d: not settled within 30 s: %s" % (i + 1, missing))
+        time.sleep(0.05)
+        before = pool_counts(gw, runtime)[0]
+        ms, errs, _ = first_200(gw.port, "/function/%s?name=bench" % name)
+        errors += ["run %d: %s" % (i + 1, e) for e in errs]
+        if ms is not None:
+            times.append(ms)
+        if pool_counts(gw, runtime)[0] > before:
+            hit_runs += 1
+    hits1, misses1 = pool_counts(gw, runtime)
+    res.update(summary(times))
+    res["start_ms"] = summary(log_start_ms(logfile, offset, name))
+    res["settle_ms"] = summary(settle_ms)
+    res["pool_hits"], res["pool_misses"], res["hit_runs"] = hits1 - hits0, misses1 - misses0, hit_runs
+    status, resp = gw.call("DELETE", "/system/functions", {"functionName": name})
+    if status != 200:
+        errors.append("remove %s: HTTP %d %s" % (name, status, resp[:200]))
+    settled, _, missing = settle(gw, state_root, baseline, timeout=30.0)
+    if not settled:
+        errors.append("after removing %s: not settled within 30 s: %s" % (name, missing))
+    res["errors"] = errors
+    out(res)
+    return 0
 
 
 # --------------------------------------------------------------------------
@@ -485,6 +685,74 @@ def make_bundle(directory):
         json.dump(config, f, indent=1)
 
 
+def make_busybox_bundle(directory):
+    """A bundle whose read-only rootfs holds only busybox-static's /bin/busybox (and the mount
+    points), the same namespaces as make_bundle: the target reference `runc run` busybox echo."""
+    import shutil
+    rootfs = os.path.join(directory, "rootfs")
+    for d in ("bin", "proc", "dev", "tmp"):
+        os.makedirs(os.path.join(rootfs, d), exist_ok=True)
+    os.chmod(os.path.join(rootfs, "tmp"), 0o1777)
+    # A copy (never a chmod of the host's file), executable here.
+    shutil.copyfile("/bin/busybox", os.path.join(rootfs, "bin", "busybox"))
+    os.chmod(os.path.join(rootfs, "bin", "busybox"), 0o755)
+    config = {
+        "ociVersion": "1.0.2",
+        "process": {
+            "terminal": False,
+            "user": {"uid": 10001, "gid": 10001},
+            "args": ["/bin/busybox", "echo", "hello"],
+            "env": ["PATH=/bin", "HOME=/tmp"],
+            "cwd": "/tmp",
+            "capabilities": {"bounding": [], "effective": [], "permitted": [], "ambient": []},
+            "noNewPrivileges": True,
+        },
+        "root": {"path": "rootfs", "readonly": True},
+        "hostname": "bench",
+        "mounts": [
+            {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+            {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+            {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777"]},
+        ],
+        "linux": {
+            "namespaces": [{"type": t} for t in ("pid", "ipc", "uts", "mount", "network")],
+            "maskedPaths": ["/proc/kcore", "/proc/keys", "/proc/timer_list", "/sys/firmware"],
+            "readonlyPaths": ["/proc/sys", "/proc/sysrq-trigger"],
+        },
+    }
+    with open(os.path.join(directory, "config.json"), "w") as f:
+        json.dump(config, f, indent=1)
+
+
+def cold_docker(runs, prefix, image, args):
+    """`docker run --rm IMAGE ARGS...` wall time, RUNS times (the image pulled first, untimed);
+    the containers are named PREFIX<i> so that the caller can remove leftovers."""
+    times, errors = [], []
+    if subprocess.run(["docker", "image", "inspect", image], capture_output=True).returncode != 0:
+        p = subprocess.run(["docker", "pull", "-q", image], capture_output=True, text=True)
+        if p.returncode != 0:
+            res = summary([])
+            res["errors"] = ["docker pull %s: exit %d: %s" % (image, p.returncode, p.stderr[-300:])]
+            out(res)
+            return
+    for i in range(int(runs)):
+        name = "%s%d" % (prefix, i)
+        t0 = time.perf_counter()
+        p = subprocess.run(["docker", "run", "--rm", "--name", name, image] + args,
+                           stdin=subprocess.DEVNULL, capture_output=True)
+        t1 = time.perf_counter()
+        if p.returncode == 0:
+            times.append((t1 - t0) * 1000.0)
+        else:
+            errors.append("docker run %s: exit %d: %s" % (name, p.returncode, p.stderr.decode()[-300:]))
+            subprocess.run(["docker", "rm", "-f", name], capture_output=True)
+        time.sleep(0.1)
+    res = summary(times)
+    res["errors"] = errors
+    out(res)
+
+
 def cold_runc(runc, state, bundle, runs, args):
     cfg_path = os.path.join(bundle, "config.json")
     config = json.load(open(cfg_path))
@@ -710,6 +978,121 @@ def instance_pid(state_root, prefix):
     return 1
 
 
+def function_status(gateway_url, data_dir, name):
+    st = get_json(Gateway(gateway_url, data_dir), "/system/function/%s" % name)
+    if st is None:
+        print("? ?")
+        return 1
+    print("%s %s" % (st.get("replicas"), st.get("availableReplicas")))
+    return 0
+
+
+def wait_replicas(gateway_url, data_dir, name, timeout, stable=2.5):
+    """Waits until NAME has all its replicas available and that stayed so (same count) for
+    STABLE seconds: the autoscaler (1 s ticks) may still scale up on the load of the last
+    second after a load run ends."""
+    gw = Gateway(gateway_url, data_dir)
+    deadline = time.perf_counter() + float(timeout)
+    st = None
+    since, count = None, None
+    while time.perf_counter() < deadline:
+        st = get_json(gw, "/system/function/%s" % name)
+        now = time.perf_counter()
+        if st is not None and st.get("availableReplicas", 0) >= st.get("replicas", 1):
+            if since is None or st.get("replicas") != count:
+                since, count = now, st.get("replicas")
+            elif now - since >= stable:
+                return 0
+        else:
+            since = None
+        time.sleep(0.1)
+    print("%s did not reach its replicas within %s s: %s" % (name, timeout, st), file=sys.stderr)
+    return 1
+
+
+def instance_pid_of(state_root, name, runtime):
+    """An instance of code function NAME: its own container NAME-*, or (warm pool) a
+    warm-RUNTIME-* container whose function slot has code bound in (a pooled, unspecialised
+    sandbox has an empty one). The oldest running one if several match."""
+    found = []
+    for cid in runc_list(state_root):
+        if not (cid.startswith(name + "-") or cid.startswith("warm-%s-" % runtime)):
+            continue
+        p = subprocess.run(["/usr/bin/runc", "--root", state_root, "state", cid], capture_output=True, text=True)
+        try:
+            state = json.loads(p.stdout)
+        except ValueError:
+            continue
+        if state.get("status") != "running":
+            continue
+        if cid.startswith("warm-"):
+            slot = os.path.join(state.get("bundle", ""), "hub", "function")
+            try:
+                if not os.listdir(slot):
+                    continue
+            except OSError:
+                continue
+        found.append((state.get("created", ""), state["pid"], cid))
+    if not found:
+        print("no running instance of %s under %s" % (name, state_root), file=sys.stderr)
+        return 1
+    found.sort()
+    if len(found) > 1:
+        print("%d candidate instances of %s (%s): using %s" % (len(found), name, ", ".join(f[2] for f in found), found[0][2]),
+              file=sys.stderr)
+    print(found[0][1])
+    return 0
+
+
+def fmt_field(path, keys):
+    """The values of KEYS in a JSON result, joined by " / " ("?" when missing)."""
+    r = json.load(open(path))
+    print(" / ".join("?" if r.get(k) is None else str(r.get(k)) for k in keys))
+
+
+def fmt_pct(path, key=None):
+    r = json.load(open(path))
+    if key:
+        r = r.get(key) or {}
+    if not r.get("n"):
+        print("FAILED (%d errors)" % len(r.get("errors", [])))
+        return
+    text = "p50 %s ms, p99 %s ms" % (fmt_ms(r["p50"]), fmt_ms(r["p99"]))
+    if r.get("errors"):
+        text += " [%d errors]" % len(r["errors"])
+    print(text)
+
+
+def targets(runc_path, pool_path, nopool_path, label):
+    """The scale-from-zero targets, each with its figures and ratio:
+    pool p50 < runc p50; pool p99 < 2 × runc p50; no-pool p50 < runc p50 + 25 ms."""
+    ref = json.load(open(runc_path))
+    pool = json.load(open(pool_path))
+    nopool = json.load(open(nopool_path))
+    r50 = ref.get("p50")
+    if not r50:
+        print("%s: no runc run reference, no comparison" % label)
+        return
+
+    def verdict(ok):
+        return "met" if ok else "NOT met"
+
+    p50, p99, n50 = pool.get("p50"), pool.get("p99"), nopool.get("p50")
+    if p50 is not None:
+        print("%s, warm pool p50 %s ms < runc run p50 %s ms: ratio %.2f → %s"
+              % (label, fmt_ms(p50), fmt_ms(r50), p50 / r50, verdict(p50 < r50)))
+    else:
+        print("%s, warm pool: no measurement" % label)
+    if p99 is not None:
+        print("%s, warm pool p99 %s ms < 2 × runc run p50 = %s ms: p99 / runc p50 = %.2f (target < 2) → %s"
+              % (label, fmt_ms(p99), fmt_ms(2 * r50), p99 / r50, verdict(p99 < 2 * r50)))
+    if n50 is not None:
+        print("%s, no pool p50 %s ms < runc run p50 + 25 ms = %s ms: ratio %.2f, %+.1f ms against the bound → %s"
+              % (label, fmt_ms(n50), fmt_ms(r50 + 25), n50 / r50, n50 - (r50 + 25), verdict(n50 < r50 + 25)))
+    else:
+        print("%s, no pool: no measurement" % label)
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "free-port":
@@ -742,6 +1125,31 @@ def main(argv):
         cold_direct(*args[:4])
     elif cmd == "instance-pid":
         return instance_pid(args[0], args[1])
+    elif cmd == "instance-pid-of":
+        return instance_pid_of(args[0], args[1], args[2])
+    elif cmd == "make-busybox-bundle":
+        make_busybox_bundle(args[0])
+    elif cmd == "cold-docker":
+        cold_docker(args[0], args[1], args[2], args[3:])
+    elif cmd == "fmt-field":
+        fmt_field(args[0], args[1:])
+    elif cmd == "wait-pool":
+        ok, pools = wait_pool(Gateway(args[0], args[1]), args[2])
+        print(json.dumps(pools))
+        return 0 if ok else 1
+    elif cmd == "scale-zero":
+        return scale_zero(*args[:7])
+    elif cmd == "function-status":
+        return function_status(args[0], args[1], args[2])
+    elif cmd == "wait-replicas":
+        return wait_replicas(args[0], args[1], args[2], args[3])
+    elif cmd == "fmt-ms":
+        v = json.load(open(args[0])).get(args[1])
+        print(fmt_ms(v))
+    elif cmd == "fmt-pct":
+        fmt_pct(*args[:2])
+    elif cmd == "targets":
+        targets(args[0], args[1], args[2], args[3])
     elif cmd == "wrk-parse":
         wrk_parse(args[0])
     elif cmd == "start-ms":

@@ -33,4 +33,17 @@ int cswiftlet_mount_overlay(const char *lower, const char *upper, const char *wo
 /// Detaches the mount at `target` (umount2 with MNT_DETACH). Returns 0 or -errno.
 int cswiftlet_unmount(const char *target);
 
+/// Turns the directory `path` into a mount point of its own with shared propagation, so mounts
+/// made below it later also appear in containers that bound it with `rslave`. Returns 0 or -errno.
+int cswiftlet_make_propagation_hub(const char *path);
+
+/// Binds `source` read-only (nosuid, nodev) at `target` by way of the empty directory `staging`,
+/// so the mount is read-only from the moment it exists (also in every mount namespace it
+/// propagates to). `staging` is unmounted again. Returns 0 or -errno.
+int cswiftlet_bind_readonly(const char *source, const char *staging, const char *target);
+
+/// Mounts a tmpfs at `target` (nosuid, nodev, noexec) with `options` like "size=1m,mode=0500".
+/// Returns 0 or -errno.
+int cswiftlet_mount_tmpfs(const char *target, const char *options);
+
 #endif
