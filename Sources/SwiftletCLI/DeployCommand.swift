@@ -41,6 +41,9 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(name: .customLong("label"), help: "A label KEY=VALUE (repeatable).")
     var labels: [String] = []
 
+    @Option(name: .customLong("secret"), help: "A secret mounted at /var/openfaas/secrets/NAME (repeatable; create it first with `swiftlet secret create`).")
+    var secrets: [String] = []
+
     @Option(name: .long, help: "Memory limit, like 128Mi.")
     var memory: String?
 
@@ -92,6 +95,7 @@ struct DeployCommand: AsyncParsableCommand {
                 }
                 deployment.envVars = try Self.pairs(env, what: "--env")
                 deployment.labels = try Self.pairs(labels, what: "--label")
+                deployment.secrets = secrets.isEmpty ? nil : secrets
                 if memory != nil || cpu != nil {
                     deployment.limits = FunctionResources(memory: memory, cpu: cpu)
                 }

@@ -22,7 +22,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var labels: [String: String]
     /// Annotations.
     public var annotations: [String: String]
-    /// Secret names (stored; mounting arrives with secrets support).
+    /// The names of the secrets mounted at `/var/openfaas/secrets/<name>` in every instance.
     public var secrets: [String]
     /// Constraints (stored).
     public var constraints: [String]

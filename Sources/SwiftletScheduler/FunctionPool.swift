@@ -104,7 +104,7 @@ actor FunctionPool {
     func activate() {
         let interval = configuration.scaleInterval
         submit { [self] in
-            while await self.tick() {
+            while !Task.isCancelled, await self.tick() {
                 try? await Task.sleep(for: interval)
             }
         }

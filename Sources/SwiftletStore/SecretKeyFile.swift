@@ -59,7 +59,7 @@ struct SecretKeyFile: Sendable {
         guard total == Self.keyBytes else {
             throw Self.damaged(path, size: total)
         }
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { bytes.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         return SymmetricKey(data: bytes.prefix(Self.keyBytes))
     }
 

@@ -8,9 +8,9 @@ extension EndToEnd {
     /// Deploy and call real functions in real runc sandboxes.
     @Suite("End to end: invocation")
     struct InvocationTests {
-        @Test("python3: every method, path, query, headers and call ids reach the handler")
-        func pythonEcho() async throws {
-            try await TestPlatform.with { platform in
+        @Test("python3: every method, path, query, headers and call ids reach the handler (new sandbox, and warm sandbox specialised)", arguments: [false, true])
+        func pythonEcho(pooled: Bool) async throws {
+            try await TestPlatform.with(warmPool: pooled ? .default : .disabled) { platform in
                 try await platform.deployOK("echo", runtime: "python3", source: Handlers.pythonEcho)
                 for method in [HTTPMethod.GET, .POST, .PUT, .PATCH, .DELETE, .OPTIONS] {
                     let answer = try await platform.call(
@@ -60,9 +60,9 @@ extension EndToEnd {
             }
         }
 
-        @Test("node: the node18 contract (JSON body parsed, status and headers from context)")
-        func nodeEcho() async throws {
-            try await TestPlatform.with { platform in
+        @Test("node: the node18 contract (JSON body parsed, status and headers from context), with and without the warm pool", arguments: [false, true])
+        func nodeEcho(pooled: Bool) async throws {
+            try await TestPlatform.with(warmPool: pooled ? .default : .disabled) { platform in
                 try await platform.deployOK("nodeecho", runtime: "node", source: Handlers.nodeEcho)
                 let answer = try await platform.call(
                     "nodeecho", path: "/items/7?q=search", method: .POST, body: ByteBuffer(string: #"{"a":1}"#),

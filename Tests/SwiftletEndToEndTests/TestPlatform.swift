@@ -44,7 +44,7 @@ final class TestPlatform: Sendable {
 
     /// Starts a platform on `dataDirectory` (a new temporary one when nil).
     static func start(
-        dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .default,
+        dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
         scheduling: Scheduler.Configuration = TestPlatform.scheduling
     ) async throws -> TestPlatform {
         try Requirements.check()
@@ -96,7 +96,7 @@ final class TestPlatform: Sendable {
 
     /// Runs `body` with a fresh platform and always stops it and removes its data directory.
     static func with<T>(
-        maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .default,
+        maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
         scheduling: Scheduler.Configuration = TestPlatform.scheduling, _ body: (TestPlatform) async throws -> T
     ) async throws -> T {
         let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling)

@@ -31,8 +31,6 @@ struct SecretsAPITests {
             var body: ByteBuffer?
             if let json { body = ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)) }
             if let raw { body = ByteBuffer(string: raw) }
-            FileHandle.standardError.write(Data("DEBUG send \(method) \(uri)\n".utf8))
-            defer { FileHandle.standardError.write(Data("DEBUG done \(method) \(uri)\n".utf8)) }
             return try await client.execute(uri: uri, method: method, headers: auth ? SecretsAPITests.auth : [.contentType: "application/json"], body: body)
         }
 
