@@ -20,8 +20,15 @@ struct ScalingTests {
         healthInterval: .milliseconds(100), healthTimeout: .milliseconds(100), healthFailuresBeforeReplace: 2
     )
 
+    typealias Key = ScalingLabels.Key
+
     static func spec(_ name: String, labels: [String: String] = [:], env: [String: String] = [:]) -> FunctionSpec {
         FunctionSpec(name: name, runtime: .python3, codeDigest: "d", envVars: env, labels: labels)
+    }
+
+    /// A GET request head for `path`.
+    static func get(_ path: String) -> HTTPRequest {
+        HTTPRequest(method: .get, scheme: nil, authority: nil, path: path)
     }
 
     /// Runs `body` with a running scheduler over `provider`, then shuts it down.
@@ -49,7 +56,7 @@ struct ScalingTests {
         let start = ContinuousClock.now
         do {
             let response = try await lease.instance.send(
-                ProxyRequest(head: .init(method: .get, scheme: nil, authority: nil, path: path), body: ByteBuffer()), timeout: .seconds(5)
+                ProxyRequest(head: Self.get(path), body: ByteBuffer()), timeout: .seconds(5)
             )
             _ = try await response.body.collect(upTo: 1024)
             if lease.instance.hasExited { throw ProxyError.connectionFailed("the instance exited during the call") }
@@ -63,19 +70,21 @@ struct ScalingTests {
         }
     }
 
-    /// Keeps `workers` calls to `path` going until `stop()`; `results()` gives every outcome.
+    /// Keeps `workers` calls to `path` going until `stop()` (or for `limit` at most, so that a
+    /// test that fails before stopping it leaves nothing running); `stop()` gives every outcome.
     final class Load: Sendable {
         private let stopped = NIOLockedValueBox(false)
         private let task: Task<[Result<String, any Error>], Never>
 
-        init(_ scheduler: Scheduler, _ name: String, workers: Int, path: String, log: CallLog? = nil) {
+        init(_ scheduler: Scheduler, _ name: String, workers: Int, path: String, log: CallLog? = nil, limit: Duration = .seconds(10)) {
             let stopped = self.stopped
+            let deadline = ContinuousClock.now + limit
             task = Task {
                 await withTaskGroup(of: [Result<String, any Error>].self) { group in
                     for _ in 0..<workers {
                         group.addTask {
                             var results: [Result<String, any Error>] = []
-                            while !stopped.withLockedValue({ $0 }) {
+                            while !stopped.withLockedValue({ $0 }), ContinuousClock.now < deadline {
                                 do {
                                     results.append(.success(try await ScalingTests.call(scheduler, name, path: path, log: log)))
                                 } catch {
@@ -99,7 +108,8 @@ struct ScalingTests {
 
     /// The interval of each call, by the instance that answered it.
     final class CallLog: Sendable {
-        private let calls = NIOLockedValueBox<[(instance: String, lease: String, start: ContinuousClock.Instant, end: ContinuousClock.Instant)]>([])
+        typealias Call = (instance: String, lease: String, start: ContinuousClock.Instant, end: ContinuousClock.Instant)
+        private let calls = NIOLockedValueBox<[Call]>([])
 
         func record(instance: String, lease: String, start: ContinuousClock.Instant, end: ContinuousClock.Instant) {
             calls.withLockedValue { $0.append((instance, lease, start, end)) }
@@ -157,7 +167,7 @@ struct ScalingTests {
         var configuration = Self.fast
         configuration.scaleDownDelay = .seconds(30)
         try await Self.withScheduler(provider, configuration: configuration) { scheduler in
-            await scheduler.deploy(Self.spec("api", labels: ["com.openfaas.scale.min": "1", "com.openfaas.scale.max": "3"]))
+            await scheduler.deploy(Self.spec("api", labels: [Key.min: "1", Key.max: "3"]))
             #expect(try await eventually { await scheduler.status("api").available == 1 })
 
             try await scheduler.scale("api", to: 3)
@@ -178,7 +188,8 @@ struct ScalingTests {
             await #expect {
                 try await scheduler.scale("api", to: 0)
             } throws: { error in
-                (error as? SwiftletError)?.code == .invalidInput && (error as? SwiftletError)?.message.contains("com.openfaas.scale.zero=true") == true
+                let error = error as? SwiftletError
+                return error?.code == .invalidInput && error?.message.contains("com.openfaas.scale.zero=true") == true
             }
             #expect(await scheduler.status("api").replicas == 2)
 
@@ -188,7 +199,7 @@ struct ScalingTests {
                 (error as? SwiftletError)?.code == .notFound
             }
 
-            await scheduler.deploy(Self.spec("zero", labels: ["com.openfaas.scale.zero": "true", "com.openfaas.scale.max": "2"]))
+            await scheduler.deploy(Self.spec("zero", labels: [Key.zero: "true", Key.max: "2"]))
             #expect(try await eventually { await scheduler.status("zero").available == 1 })
             try await scheduler.scale("zero", to: 0)
             #expect(try await eventually {
@@ -210,7 +221,7 @@ struct ScalingTests {
         try await Self.withScheduler(provider) { scheduler in
             await scheduler.deploy(
                 Self.spec(
-                    "cap", labels: ["com.openfaas.scale.min": "2", "com.openfaas.scale.max": "4", "com.openfaas.scale.target": "2", "com.openfaas.scale.type": "capacity"]
+                    "cap", labels: [Key.min: "2", Key.max: "4", Key.target: "2", Key.type: "capacity"]
                 )
             )
             #expect(try await eventually { await scheduler.status("cap").available == 2 })
@@ -247,7 +258,7 @@ struct ScalingTests {
     func scaleDownNeedsTheWholeDelay() async throws {
         let provider = FakeProvider()
         try await Self.withScheduler(provider) { scheduler in
-            await scheduler.deploy(Self.spec("dip", labels: ["com.openfaas.scale.max": "3", "com.openfaas.scale.target": "1"]))
+            await scheduler.deploy(Self.spec("dip", labels: [Key.max: "3", Key.target: "1"]))
             #expect(try await eventually { await scheduler.status("dip").available == 1 })
             for _ in 0..<3 {
                 let load = Load(scheduler, "dip", workers: 3, path: "/slow?ms=50")
@@ -267,10 +278,10 @@ struct ScalingTests {
         let provider = FakeProvider()
         try await Self.withScheduler(provider) { scheduler in
             await scheduler.deploy(
-                Self.spec("rps", labels: ["com.openfaas.scale.type": "rps", "com.openfaas.scale.target": "20", "com.openfaas.scale.max": "3"])
+                Self.spec("rps", labels: [Key.type: "rps", Key.target: "20", Key.max: "3"])
             )
             await scheduler.deploy(
-                Self.spec("conc", labels: ["com.openfaas.scale.type": "capacity", "com.openfaas.scale.target": "3", "com.openfaas.scale.max": "3"])
+                Self.spec("conc", labels: [Key.type: "capacity", Key.target: "3", Key.max: "3"])
             )
             #expect(try await eventually { await scheduler.status("rps").available == 1 })
             #expect(try await eventually { await scheduler.status("conc").available == 1 })
@@ -308,9 +319,9 @@ struct ScalingTests {
         provider.state.withLockedValue { $0.startDelay = .milliseconds(200) }
         try await Self.withScheduler(provider) { scheduler in
             await scheduler.deploy(
-                Self.spec("idle", labels: ["com.openfaas.scale.zero": "true", "com.openfaas.scale.zero-duration": "1s"])
+                Self.spec("idle", labels: [Key.zero: "true", Key.zeroDuration: "1s"])
             )
-            await scheduler.deploy(Self.spec("busy", labels: ["com.openfaas.scale.zero-duration": "1s"]))
+            await scheduler.deploy(Self.spec("busy", labels: [Key.zeroDuration: "1s"]))
             let first = try await Self.call(scheduler, "idle")
             _ = try await Self.call(scheduler, "busy")
             let clock = ContinuousClock()
@@ -357,7 +368,7 @@ struct ScalingTests {
         try await Self.withScheduler(provider) { scheduler in
             // 2 instances × max_inflight 2: at most 4 calls run at once, the rest wait.
             await scheduler.deploy(
-                Self.spec("capped", labels: ["com.openfaas.scale.min": "2", "com.openfaas.scale.max": "2"], env: ["max_inflight": "2"])
+                Self.spec("capped", labels: [Key.min: "2", Key.max: "2"], env: ["max_inflight": "2"])
             )
             #expect(try await eventually { await scheduler.status("capped").available == 2 })
             let log = CallLog()
@@ -372,7 +383,7 @@ struct ScalingTests {
 
             // One instance, one call at a time, two may wait: the fourth call is refused at once.
             await scheduler.deploy(
-                Self.spec("queue", labels: ["com.openfaas.scale.max": "1", "com.swiftlet.max-queue": "2"], env: ["max_inflight": "1"])
+                Self.spec("queue", labels: [Key.max: "1", Key.maxQueue: "2"], env: ["max_inflight": "1"])
             )
             #expect(try await eventually { await scheduler.status("queue").available == 1 })
             let queued = CallLog()
@@ -380,7 +391,11 @@ struct ScalingTests {
                 await withTaskGroup(of: Result<String, any Error>.self) { group in
                     for _ in 0..<3 {
                         group.addTask {
-                            do { return .success(try await Self.call(scheduler, "queue", path: "/slow?ms=300", log: queued)) } catch { return .failure(error) }
+                            do {
+                                return .success(try await Self.call(scheduler, "queue", path: "/slow?ms=300", log: queued))
+                            } catch {
+                                return .failure(error)
+                            }
                         }
                     }
                     return await group.reduce(into: []) { $0.append($1) }
@@ -411,7 +426,7 @@ struct ScalingTests {
     func unhealthyReplaced() async throws {
         let provider = FakeProvider()
         try await Self.withScheduler(provider) { scheduler in
-            await scheduler.deploy(Self.spec("sick", labels: ["com.openfaas.scale.min": "2", "com.openfaas.scale.max": "2"]))
+            await scheduler.deploy(Self.spec("sick", labels: [Key.min: "2", Key.max: "2"]))
             #expect(try await eventually { await scheduler.status("sick").available == 2 })
             let leases = try await [scheduler.acquire("sick"), scheduler.acquire("sick")]
             #expect(Set(leases.map(\.instance.id)).count == 2)
@@ -465,7 +480,7 @@ struct ScalingTests {
         let provider = FakeProvider()
         try await Self.withScheduler(provider) { scheduler in
             await scheduler.deploy(
-                Self.spec("crashy", labels: ["com.openfaas.scale.min": "2", "com.openfaas.scale.max": "2"], env: ["max_inflight": "3"])
+                Self.spec("crashy", labels: [Key.min: "2", Key.max: "2"], env: ["max_inflight": "3"])
             )
             #expect(try await eventually { await scheduler.status("crashy").available == 2 })
             // Six slow calls fill both instances (3 each); six more wait at the gateway.
@@ -483,7 +498,7 @@ struct ScalingTests {
                             if let fake = lease.instance as? FakeInstance { leased.withLockedValue { $0[id] = fake } }
                             do {
                                 let response = try await lease.instance.send(
-                                    ProxyRequest(head: .init(method: .get, scheme: nil, authority: nil, path: "/slow?ms=400"), body: ByteBuffer()),
+                                    ProxyRequest(head: Self.get("/slow?ms=400"), body: ByteBuffer()),
                                     timeout: .seconds(5)
                                 )
                                 _ = try await response.body.collect(upTo: 1024)
@@ -512,7 +527,8 @@ struct ScalingTests {
             #expect(failed.allSatisfy { $0.instance == victim }, "only calls on the crashed instance may fail: \(failed)")
             #expect(all.filter { $0.ok }.allSatisfy { $0.instance != victim })
             // Replaced; every later call succeeds.
-            #expect(try await eventually(timeout: .seconds(3)) { await scheduler.status("crashy").available == 2 && provider.started.count == 3 })
+            #expect(try await eventually(timeout: .seconds(3)) { await scheduler.status("crashy").available == 2 })
+            #expect(provider.started.count == 3)
             for _ in 0..<10 {
                 #expect(try await Self.call(scheduler, "crashy") != victim)
             }
