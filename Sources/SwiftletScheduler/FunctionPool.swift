@@ -40,6 +40,8 @@ actor FunctionPool {
     private var lastLoadChange: ContinuousClock.Instant
     private var loadArea: Double = 0
     private var callsSinceTick = 0
+    /// Calls started per tick over the last second at least (for `rps`).
+    private var callHistory: [(at: ContinuousClock.Instant, calls: Int)] = []
     private var lastTick: ContinuousClock.Instant
     private var lastHealthCheck: ContinuousClock.Instant
     /// Recent recommendations, newest last, kept for `scaleDownDelay`.
@@ -370,7 +372,13 @@ actor FunctionPool {
         let load: Double
         switch scaling.kind {
         case .capacity: load = loadArea / elapsed
-        case .rps: load = Double(callsSinceTick) / elapsed
+        case .rps:
+            // Over a window of at least a second: per short tick, a few calls look like a burst.
+            callHistory.append((now, callsSinceTick))
+            let window = max(Duration.seconds(1), configuration.scaleInterval)
+            callHistory.removeAll { now - $0.at >= window }
+            let span = max(elapsed, min(window.seconds, (now - (callHistory.first?.at ?? now)).seconds + elapsed))
+            load = Double(callHistory.reduce(0) { $0 + $1.calls }) / span
         }
         loadArea = 0
         callsSinceTick = 0

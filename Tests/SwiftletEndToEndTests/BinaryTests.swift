@@ -51,7 +51,9 @@ extension EndToEnd {
             kill(first.processIdentifier, SIGKILL)
             await SwiftletBinary.waitForExit(first)
             let leftovers = try await host.runtime.list()
-            #expect(leftovers.count == 1, "kill -9 should leave the running sandbox behind: \(leftovers)")
+            // The instance of `survivor` (in a new or a specialised warm sandbox) and whatever the
+            // warm pool held stay behind.
+            #expect(!leftovers.isEmpty, "kill -9 should leave the running sandboxes behind")
 
             let (second, port2, log) = try SwiftletBinary.startUp(dataDirectory: directory)
             processes.append(second)
