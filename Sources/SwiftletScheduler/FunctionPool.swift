@@ -14,19 +14,16 @@ import SwiftletProviders
 ///   starting new instances before draining the old ones.
 actor FunctionPool {
     private(set) var spec: FunctionSpec
-    private var execTimeout: Duration
     private var scaling: ScalingLabels
-    /// Calls one instance takes at once (`max_inflight`), nil for no cap.
-    private var maxInflight: Int?
     private var generation = 0
-    private var entries: [Entry] = []
+    /// Membership, calls in flight and load, shared with the calls' fast path.
+    nonisolated let routing: Routing
     private var waiters: [Waiter] = []
     private var starting = 0
     private var consecutiveFailures = 0
     private var lastStartError: SwiftletError?
     private var retryScheduled = false
     private var removed = false
-    private(set) var invocationCount = 0
     /// Instances wanted.
     private(set) var desired: Int
     private let submit: @Sendable (@escaping @Sendable () async -> Void) -> Void
@@ -35,31 +32,15 @@ actor FunctionPool {
     private let logger: Logger
     private let clock = ContinuousClock()
 
-    // Load measurement for the autoscaler.
-    private var lastActivity: ContinuousClock.Instant
-    private var lastLoadChange: ContinuousClock.Instant
-    private var loadArea: Double = 0
-    private var callsSinceTick = 0
-    /// Calls started per tick over the last second at least (for `rps`).
-    private var callHistory: [(at: ContinuousClock.Instant, calls: Int)] = []
+    // Autoscaler state.
     private var lastTick: ContinuousClock.Instant
     private var lastHealthCheck: ContinuousClock.Instant
+    /// Calls started per tick over the last second at least (for `rps`).
+    private var callHistory: [(at: ContinuousClock.Instant, calls: Int)] = []
     /// Recent recommendations, newest last, kept for `scaleDownDelay`.
     private var recommendations: [(at: ContinuousClock.Instant, replicas: Int)] = []
 
-    private final class Entry {
-        let instance: any FunctionInstance
-        let generation: Int
-        var inflight = 0
-        var draining = false
-        var healthy = true
-        var healthFailures = 0
-        var checking = false
-        init(instance: any FunctionInstance, generation: Int) {
-            self.instance = instance
-            self.generation = generation
-        }
-    }
+    private typealias Entry = Routing.Entry
 
     private struct Waiter {
         let id: Int
@@ -72,9 +53,8 @@ actor FunctionPool {
         submit: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void
     ) {
         self.spec = spec
-        self.execTimeout = spec.execTimeout
         self.scaling = ScalingLabels(spec)
-        self.maxInflight = Self.maxInflight(spec)
+        self.routing = Routing(maxInflight: Self.maxInflight(spec), execTimeout: spec.execTimeout)
         self.desired = ScalingLabels(spec).min
         self.provider = provider
         self.configuration = configuration
@@ -83,8 +63,6 @@ actor FunctionPool {
         logger[metadataKey: "swiftlet.function"] = "\(spec.name)"
         self.logger = logger
         let now = ContinuousClock.now
-        lastActivity = now
-        lastLoadChange = now
         lastTick = now
         lastHealthCheck = now
     }
@@ -93,10 +71,10 @@ actor FunctionPool {
         spec.envVars["max_inflight"].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0 > 0 ? $0 : nil }
     }
 
-    private var serving: [Entry] { entries.filter { !$0.draining } }
-
     /// Healthy instances that take calls now.
-    var availableReplicas: Int { entries.filter { !$0.draining && $0.healthy && !$0.instance.hasExited }.count }
+    var availableReplicas: Int { routing.available }
+    /// Calls served.
+    var invocationCount: Int { routing.invocationCount }
     /// Instances wanted.
     var replicas: Int { desired }
 
@@ -116,16 +94,17 @@ actor FunctionPool {
     /// Starts or drains instances until the current generation has `desired` of them.
     func reconcile() {
         guard !removed else { return }
-        let current = entries.filter { $0.generation == generation && !$0.draining }
+        let all = routing.all.filter { !routing.isDraining($0) }
+        let current = all.filter { $0.generation == generation }
         // A rolling update completes once the new generation has all its instances.
         if current.count >= desired {
-            for entry in entries where entry.generation != generation && !entry.draining {
+            for entry in all where entry.generation != generation {
                 drain(entry)
             }
         }
         if current.count > desired {
             // Scale down: drain the least busy instances first.
-            for entry in current.sorted(by: { $0.inflight < $1.inflight }).prefix(current.count - desired) {
+            for entry in current.sorted(by: { routing.inflight($0) < routing.inflight($1) }).prefix(current.count - desired) {
                 drain(entry)
             }
             return
@@ -150,7 +129,7 @@ actor FunctionPool {
     private func retryDue() {
         retryScheduled = false
         guard !removed else { return }
-        let current = entries.filter { $0.generation == generation && !$0.draining }.count
+        let current = routing.all.filter { $0.generation == generation && !routing.isDraining($0) }.count
         for _ in 0..<max(0, desired - current - starting) {
             startOne()
         }
@@ -197,14 +176,14 @@ actor FunctionPool {
         starting -= 1
         consecutiveFailures = 0
         lastStartError = nil
-        let current = entries.filter { $0.generation == self.generation && !$0.draining }.count
+        let current = routing.all.filter { $0.generation == self.generation && !routing.isDraining($0) }.count
         guard !removed, generation == self.generation, current < desired else {
             // Not wanted any more (removed, rolled, or scaled down while it started).
             await instance.stop()
             reconcile()
             return
         }
-        entries.append(Entry(instance: instance, generation: generation))
+        routing.add(Entry(instance: instance, generation: generation))
         reconcile()
         serveWaiters()
     }
@@ -221,9 +200,9 @@ actor FunctionPool {
     }
 
     private func exited(_ instance: any FunctionInstance) async {
-        guard let index = entries.firstIndex(where: { $0.instance === instance }) else { return }
-        let entry = entries.remove(at: index)
-        if !entry.draining && !removed {
+        guard let entry = routing.all.first(where: { $0.instance === instance }) else { return }
+        routing.remove(entry)
+        if !routing.isDraining(entry) && !removed {
             logger.warning("instance exited; replacing it", metadata: ["swiftlet.instance": "\(instance.id)"])
             consecutiveFailures += 1
             await instance.stop()
@@ -232,14 +211,13 @@ actor FunctionPool {
     }
 
     private func drain(_ entry: Entry) {
-        entry.draining = true
-        if entry.inflight == 0 {
+        if routing.drain(entry) {
             stopEntry(entry)
         }
     }
 
     private func stopEntry(_ entry: Entry) {
-        entries.removeAll { $0 === entry }
+        routing.remove(entry)
         let instance = entry.instance
         submit { await instance.stop() }
     }
@@ -250,7 +228,7 @@ actor FunctionPool {
     /// for one to become ready or free.
     func acquire(timeout: Duration) async throws -> InstanceLease {
         guard !removed else { throw SwiftletError(.notFound, "function '\(spec.name)' was removed") }
-        if waiters.isEmpty, let lease = leaseLeastLoaded() { return lease }
+        if let lease = tryLease() { return lease }
         guard waiters.count < scaling.maxQueue else {
             throw SwiftletError(
                 .tooManyRequests,
@@ -267,6 +245,8 @@ actor FunctionPool {
         if availableReplicas == 0, starting == 0, !retryScheduled, let error = lastStartError {
             throw SwiftletError(.unavailable, "function '\(spec.name)' could not start: \(error.message)")
         }
+        // A slot may have come free since the fast path looked; otherwise wait in line.
+        if let entry = routing.leaseOrWait() { return makeLease(entry) }
         let id = nextWaiterID
         nextWaiterID += 1
         let name = spec.name
@@ -276,56 +256,49 @@ actor FunctionPool {
                 id, message: "no instance of '\(name)' was ready and free within \(timeout); try again, or check its logs (`swiftlet logs \(name)`)"
             )
         }
-        accountLoad()
         return try await withCheckedThrowingContinuation { continuation in
             waiters.append(Waiter(id: id, continuation: continuation))
         }
     }
 
+    /// A lease without waiting, or nil when no instance has a free slot or calls wait already.
+    /// Needs no actor hop: the scheduler tries it before calling ``acquire(timeout:)``.
+    nonisolated func tryLease() -> InstanceLease? {
+        routing.lease().map(makeLease)
+    }
+
+    private nonisolated func makeLease(_ entry: Entry) -> InstanceLease {
+        let routing = self.routing
+        let timeout = routing.execTimeout
+        return InstanceLease(instance: entry.instance, timeout: timeout) { [self] failed in
+            if routing.release(entry) || failed {
+                self.submit { await self.leaseEnded(entry, failed: failed) }
+            }
+        }
+    }
+
     private func expireWaiter(_ id: Int, message: String) {
         guard let index = waiters.firstIndex(where: { $0.id == id }) else { return }
-        accountLoad()
+        routing.stopWaiting(1)
         let waiter = waiters.remove(at: index)
         waiter.continuation.resume(throwing: SwiftletError(.unavailable, message))
     }
 
     private func failWaiters(_ error: SwiftletError) {
-        accountLoad()
+        routing.stopWaiting(waiters.count)
         let pending = waiters
         waiters = []
         for waiter in pending { waiter.continuation.resume(throwing: error) }
     }
 
     private func serveWaiters() {
-        while !waiters.isEmpty, let lease = leaseLeastLoaded() {
-            waiters.removeFirst().continuation.resume(returning: lease)
+        while !waiters.isEmpty, let entry = routing.lease(queued: true) {
+            waiters.removeFirst().continuation.resume(returning: makeLease(entry))
         }
     }
 
-    private func leaseLeastLoaded() -> InstanceLease? {
-        let cap = maxInflight ?? Int.max
-        var best: Entry?
-        for entry in entries where !entry.draining && entry.healthy && entry.inflight < cap && !entry.instance.hasExited {
-            if best == nil || entry.inflight < best!.inflight { best = entry }
-        }
-        guard let entry = best else { return nil }
-        accountLoad()
-        entry.inflight += 1
-        invocationCount += 1
-        callsSinceTick += 1
-        lastActivity = clock.now
-        let instance = entry.instance
-        return InstanceLease(instance: instance, timeout: execTimeout) { [self] failed in
-            self.submit { await self.leaseEnded(instance, failed: failed) }
-        }
-    }
-
-    private func leaseEnded(_ instance: any FunctionInstance, failed: Bool) {
-        lastActivity = clock.now
-        guard let entry = entries.first(where: { $0.instance === instance }) else { return }
-        accountLoad()
-        entry.inflight -= 1
-        if entry.draining && entry.inflight == 0 {
+    private func leaseEnded(_ entry: Entry, failed: Bool) {
+        if routing.isDraining(entry) && routing.inflight(entry) == 0 && routing.all.contains(where: { $0 === entry }) {
             stopEntry(entry)
         } else if failed {
             // A connection failure: stop routing here until a health check says otherwise.
@@ -355,44 +328,33 @@ actor FunctionPool {
         reconcile()
     }
 
-    /// The time-weighted load (calls in flight plus calls waiting) since the last change.
-    private func accountLoad() {
-        let now = clock.now
-        let busy = entries.reduce(0) { $0 + $1.inflight } + waiters.count
-        loadArea += Double(busy) * (now - lastLoadChange).seconds
-        lastLoadChange = now
-    }
-
     /// One autoscaler and health-check round. Returns false once the pool is removed.
     private func tick() -> Bool {
         guard !removed else { return false }
         let now = clock.now
-        accountLoad()
+        let measured = routing.takeLoad()
         let elapsed = max((now - lastTick).seconds, 0.001)
         let load: Double
         switch scaling.kind {
-        case .capacity: load = loadArea / elapsed
+        case .capacity: load = measured.area / elapsed
         case .rps:
             // Over a window of at least a second: per short tick, a few calls look like a burst.
-            callHistory.append((now, callsSinceTick))
+            callHistory.append((now, measured.calls))
             let window = max(Duration.seconds(1), configuration.scaleInterval)
             callHistory.removeAll { now - $0.at >= window }
             let span = max(elapsed, min(window.seconds, (now - (callHistory.first?.at ?? now)).seconds + elapsed))
             load = Double(callHistory.reduce(0) { $0 + $1.calls }) / span
         }
-        loadArea = 0
-        callsSinceTick = 0
         lastTick = now
-        autoscale(load: load, now: now)
+        autoscale(load: load, busy: measured.busy, lastActivity: measured.lastActivity, now: now)
         if now - lastHealthCheck >= configuration.healthInterval {
             lastHealthCheck = now
-            for entry in entries where !entry.draining { check(entry) }
+            for entry in routing.all where !routing.isDraining(entry) { check(entry) }
         }
         return true
     }
 
-    private func autoscale(load: Double, now: ContinuousClock.Instant) {
-        let busy = entries.reduce(0) { $0 + $1.inflight } + waiters.count
+    private func autoscale(load: Double, busy: Int, lastActivity: ContinuousClock.Instant, now: ContinuousClock.Instant) {
         if scaling.zero, desired > 0, busy == 0, now - lastActivity >= scaling.zeroDuration {
             logger.info("idle; scaling to zero", metadata: ["swiftlet.idle": "\(scaling.zeroDuration)"])
             desired = 0
@@ -423,7 +385,7 @@ actor FunctionPool {
     /// Health-checks `entry`: a failure takes it out of routing at once; repeated failures
     /// while it serves nothing replace it.
     private func check(_ entry: Entry) {
-        guard !entry.checking, !entry.draining else { return }
+        guard !entry.checking, !routing.isDraining(entry) else { return }
         entry.checking = true
         let instance = entry.instance
         let timeout = configuration.healthTimeout
@@ -434,13 +396,13 @@ actor FunctionPool {
     }
 
     private func checked(_ instance: any FunctionInstance, healthy: Bool) {
-        guard let entry = entries.first(where: { $0.instance === instance }) else { return }
+        guard let entry = routing.all.first(where: { $0.instance === instance }) else { return }
         entry.checking = false
         if healthy {
             if !entry.healthy {
                 logger.info("instance healthy again", metadata: ["swiftlet.instance": "\(instance.id)"])
             }
-            entry.healthy = true
+            routing.setHealthy(entry, true)
             entry.healthFailures = 0
             serveWaiters()
             return
@@ -449,8 +411,8 @@ actor FunctionPool {
         if entry.healthy {
             logger.warning("instance failed its health check; no new calls go to it", metadata: ["swiftlet.instance": "\(instance.id)"])
         }
-        entry.healthy = false
-        if entry.healthFailures >= configuration.healthFailuresBeforeReplace, entry.inflight == 0, !instance.hasExited {
+        routing.setHealthy(entry, false)
+        if entry.healthFailures >= configuration.healthFailuresBeforeReplace, routing.inflight(entry) == 0, !instance.hasExited {
             logger.warning("instance keeps failing its health check; replacing it", metadata: ["swiftlet.instance": "\(instance.id)"])
             drain(entry)
             reconcile()
@@ -462,9 +424,9 @@ actor FunctionPool {
     /// Rolls to `newSpec`: new instances start, old ones drain once the new ones are ready.
     func update(_ newSpec: FunctionSpec) {
         spec = newSpec
-        execTimeout = newSpec.execTimeout
         scaling = ScalingLabels(newSpec)
-        maxInflight = Self.maxInflight(newSpec)
+        routing.setMaxInflight(Self.maxInflight(newSpec))
+        routing.setExecTimeout(newSpec.execTimeout)
         desired = min(scaling.max, max(desired == 0 ? 0 : scaling.min, desired))
         recommendations = []
         generation += 1
@@ -477,8 +439,7 @@ actor FunctionPool {
     func remove() async {
         removed = true
         failWaiters(SwiftletError(.notFound, "function '\(spec.name)' was removed"))
-        let all = entries.map(\.instance)
-        entries = []
+        let all = routing.removeAll().map(\.instance)
         await withTaskGroup(of: Void.self) { group in
             for instance in all {
                 group.addTask { await instance.stop() }

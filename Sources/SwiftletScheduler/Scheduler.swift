@@ -139,6 +139,8 @@ public final class Scheduler: Service, Sendable {
         guard let pool = pools.withLockedValue({ $0[name] }) else {
             throw SwiftletError(.notFound, "function '\(name)' not found; deploy it first (`swiftlet deploy \(name) …`)")
         }
+        // The common case, a free slot on a ready instance, takes no actor hop.
+        if let lease = pool.tryLease() { return lease }
         return try await pool.acquire(timeout: configuration.acquireTimeout)
     }
 
