@@ -102,10 +102,22 @@ enum SeccompProfile {
         for persona: UInt64 in [0, 8, 0x20000, 0x20008, 0xFFFF_FFFF] {
             rules.append(OCISpec.SyscallRule(names: ["personality"], action: "SCMP_ACT_ALLOW", errnoRet: nil, args: [arg(0, equals: persona)]))
         }
-        return OCISpec.Seccomp(
-            defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: EPERM,
-            architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"], syscalls: rules
-        )
+        return OCISpec.Seccomp(defaultAction: "SCMP_ACT_ERRNO", defaultErrnoRet: EPERM, architectures: nativeArchitectures, syscalls: rules)
+    }
+
+    /// Only the host's native system call ABI. A call through another one (i386 `int 0x80`,
+    /// x32, arm32 compat) matches no architecture of the filter and kills the process: the
+    /// compat entry points are a classic kernel attack surface, no runner uses them, and every
+    /// extra architecture makes runc compile the whole filter again (about 5 ms per
+    /// architecture at each instance start).
+    static var nativeArchitectures: [String] {
+        #if arch(x86_64)
+            ["SCMP_ARCH_X86_64"]
+        #elseif arch(arm64)
+            ["SCMP_ARCH_AARCH64"]
+        #else
+            []
+        #endif
     }
 
     private static func arg(_ index: UInt32, equals value: UInt64) -> OCISpec.SyscallArg {
