@@ -65,7 +65,12 @@ public struct ScalingLabels: Sendable, Equatable {
         }
         var zeroDuration: Duration = .seconds(15 * 60)
         if let text = labels[Key.zeroDuration] {
-            let value = try ResourceQuantity.duration(text)
+            let value: Duration
+            do {
+                value = try ResourceQuantity.duration(text)
+            } catch {
+                throw SwiftletError(.invalidInput, "label \(Key.zeroDuration) is '\(text.prefix(40))': \(error.message)")
+            }
             guard value >= .seconds(1) else {
                 throw SwiftletError(.invalidInput, "label \(Key.zeroDuration) is '\(text.prefix(40))'; it must be at least 1s")
             }

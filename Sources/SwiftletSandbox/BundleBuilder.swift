@@ -80,8 +80,7 @@ public struct BundleBuilder: Sendable {
             resources.cpu = OCISpec.CPU(
                 quota: spec.cpuLimit.map { Int64(($0 * Double(period)).rounded()) },
                 period: spec.cpuLimit == nil ? nil : period,
-                // Like Kubernetes: 1 CPU requested = 1024 shares, at least 2.
-                shares: spec.cpuRequest.map { max(2, UInt64(($0 * 1024).rounded())) }
+                shares: spec.cpuRequest.map { CgroupLimits.shares($0) }
             )
         }
         return OCISpec(

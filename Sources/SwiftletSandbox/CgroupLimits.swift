@@ -89,7 +89,7 @@ public struct CgroupLimits: Sendable, Equatable {
     }
 
     /// Like Kubernetes: 1 CPU = 1024 shares, at least 2; no request = the default 1024.
-    private static func shares(_ request: Double?) -> UInt64 {
+    static func shares(_ request: Double?) -> UInt64 {
         request.map { max(2, UInt64(($0 * 1024).rounded())) } ?? 1024
     }
 

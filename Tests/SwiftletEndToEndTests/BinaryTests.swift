@@ -8,6 +8,14 @@ extension EndToEnd {
     /// The real binary: `swiftlet up` started and killed, and the CLI against it.
     @Suite("End to end: the swiftlet binary")
     struct BinaryTests {
+        @Test("swiftlet up refuses a bad --warm-pool at once with a clear message", arguments: ["ruby=2", "python3", "python3=-1", "node=65", "python3=lots"])
+        func badWarmPool(_ value: String) async throws {
+            let result = try await SwiftletBinary.run(["up", "--warm-pool", value, "--data-dir", "/nonexistent/swiftlet-never-created"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--warm-pool"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "/nonexistent/swiftlet-never-created"))
+        }
+
         @Test("kill -9 of swiftlet up leaves sandboxes that the next start removes; SIGTERM leaves nothing")
         func killNineRecovery() async throws {
             try Requirements.check()
