@@ -112,6 +112,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The durable async queue: workers, retries, dead letters, callbacks.
+        .target(
+            name: "SwiftletQueue",
+            dependencies: [
+                "SwiftletCore",
+                "SwiftletStore",
+                "SwiftletScheduler",
+                "SwiftletProviders",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Hummingbird application: OpenFaaS routes, proxy, auth.
         .target(
             name: "SwiftletGateway",
@@ -120,6 +137,7 @@ let package = Package(
                 "SwiftletStore",
                 "SwiftletScheduler",
                 "SwiftletProviders",
+                "SwiftletQueue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -136,6 +154,7 @@ let package = Package(
                 "SwiftletSandbox",
                 "SwiftletProviders",
                 "SwiftletScheduler",
+                "SwiftletQueue",
                 "SwiftletGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -177,9 +196,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwiftletQueueTests",
+            dependencies: [
+                "SwiftletQueue", "SwiftletStore", "SwiftletCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwiftletGatewayTests",
             dependencies: [
-                "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletCore",
+                "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletQueue", "SwiftletCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -192,7 +220,8 @@ let package = Package(
             name: "SwiftletEndToEndTests",
             dependencies: [
                 "SwiftletCLI", "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders",
-                "SwiftletSandbox", "SwiftletCore",
+                "SwiftletSandbox", "SwiftletQueue", "SwiftletCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -28,7 +28,7 @@ struct DescribeCommand: AsyncParsableCommand {
             if let cpu = status.limits?.cpu { lines.append(("CPU limit", cpu)) }
             for (key, value) in (status.envVars ?? [:]).sorted(by: { $0.key < $1.key }) { lines.append(("Env", "\(key)=\(value)")) }
             for (key, value) in status.labels.sorted(by: { $0.key < $1.key }) { lines.append(("Label", "\(key)=\(value)")) }
-            for (key, value) in lines { print("\((key + ":").padding(toLength: 14, withPad: " ", startingAt: 0))\(value)") }
+            printFields(lines)
         }
     }
 }

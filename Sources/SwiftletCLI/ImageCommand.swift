@@ -84,10 +84,7 @@ struct ImageCommand: AsyncParsableCommand {
                 try client.check(answer, "listing images failed")
                 let images = try client.decode([ImageSummary].self, answer)
                 let rows = [["REFERENCE", "DIGEST", "SIZE"]] + images.map { [$0.reference, String($0.digest.prefix(19)), ByteCountFormatter.string(fromByteCount: $0.size, countStyle: .binary)] }
-                let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
-                for row in rows {
-                    print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined())
-                }
+                printTable(rows)
             }
         }
     }

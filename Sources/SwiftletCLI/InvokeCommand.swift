@@ -4,11 +4,13 @@ import NIOCore
 import NIOHTTP1
 import SwiftletCore
 
-/// `swiftlet invoke NAME`: calls a function with a body from `--data` or stdin.
+/// `swiftlet invoke NAME`: calls a function with a body from `--data` or stdin; with `--async`
+/// it queues the call and prints its id.
 struct InvokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "invoke",
-        abstract: "Call a function; the body comes from --data or stdin, the answer goes to stdout."
+        abstract: "Call a function; the body comes from --data or stdin, the answer goes to stdout.",
+        discussion: "With --async the call is queued durably (POST /async-function/NAME) and its call id is printed; follow it with `swiftlet call ID`."
     )
 
     @OptionGroup var gatewayOptions: GatewayOptions
@@ -34,6 +36,21 @@ struct InvokeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the status line and headers to stderr.")
     var verbose: Bool = false
 
+    @Flag(name: .customLong("async"), help: "Queue the call and print its call id instead of waiting for the answer.")
+    var isAsync: Bool = false
+
+    @Option(name: .customLong("callback-url"), help: "With --async: where the result is POSTed when the call finishes.")
+    var callbackURL: String?
+
+    func validate() throws {
+        if isAsync, method.uppercased() != "POST" {
+            throw ValidationError("--async calls are POST requests; drop --method \(method)")
+        }
+        if callbackURL != nil, !isAsync {
+            throw ValidationError("--callback-url needs --async")
+        }
+    }
+
     func run() async throws {
         try await runClient {
             try FunctionName.validate(name)
@@ -51,7 +68,10 @@ struct InvokeCommand: AsyncParsableCommand {
                 headerPairs.append((String(header[..<colon]), header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
             }
             var components = URLComponents()
-            components.path = "/function/\(name)" + (path.isEmpty || path.hasPrefix("/") ? path : "/" + path)
+            if let callbackURL {
+                headerPairs.append(("X-Callback-Url", try CallbackURL.validate(callbackURL)))
+            }
+            components.path = (isAsync ? "/async-function/" : "/function/") + name + (path.isEmpty || path.hasPrefix("/") ? path : "/" + path)
             if !query.isEmpty {
                 components.queryItems = query.map { item in
                     let parts = item.split(separator: "=", maxSplits: 1)
@@ -67,6 +87,13 @@ struct InvokeCommand: AsyncParsableCommand {
                 var lines = ["HTTP \(answer.status)"]
                 for header in answer.headers { lines.append("\(header.name): \(header.value)") }
                 FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
+            }
+            if isAsync {
+                guard answer.status == 202, let callID = answer.headers.first(name: "X-Call-Id") else {
+                    throw SwiftletError(.invalidInput, "queueing a call to '\(name)' failed: \(answer.text.isEmpty ? "HTTP \(answer.status)" : answer.text)")
+                }
+                print(callID)
+                return
             }
             FileHandle.standardOutput.write(Data(answer.body.readableBytesView))
             guard answer.status < 400 else {

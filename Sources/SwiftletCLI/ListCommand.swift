@@ -15,10 +15,7 @@ struct ListCommand: AsyncParsableCommand {
             let functions = try client.decode([FunctionStatus].self, answer)
             let rows = [["NAME", "RUNTIME", "REPLICAS", "AVAILABLE", "INVOCATIONS"]]
                 + functions.map { [$0.name, $0.runtime ?? $0.image, String($0.replicas), String($0.availableReplicas), String(Int($0.invocationCount))] }
-            let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in rows {
-                print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset] + 2, withPad: " ", startingAt: 0) }.joined())
-            }
+            printTable(rows)
         }
     }
 }

@@ -6,7 +6,10 @@ public struct SwiftletCommand: AsyncParsableCommand {
         commandName: "swiftlet",
         abstract: "A self-hosted functions platform that speaks the OpenFaaS API.",
         version: "0.1.0",
-        subcommands: [UpCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self, RemoveCommand.self, ScaleCommand.self, ImageCommand.self, SecretCommand.self]
+        subcommands: [
+            UpCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self, RemoveCommand.self, ScaleCommand.self, ImageCommand.self, SecretCommand.self,
+            CallsCommand.self, CallCommand.self,
+        ]
     )
 
     public init() {}

@@ -1,10 +1,12 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import Logging
 import ServiceLifecycle
 import SwiftletCore
 import SwiftletGateway
 import SwiftletProviders
+import SwiftletQueue
 import SwiftletScheduler
 import SwiftletStore
 
@@ -45,6 +47,15 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-warm-pool"), help: "Start every instance in a new sandbox (no warm pool).")
     var noWarmPool: Bool = false
 
+    @Option(name: .customLong("async-workers"), help: "Async calls run at once across all functions (each function also has its own cap).")
+    var asyncWorkers: Int = 32
+
+    @Option(name: .customLong("async-lease"), help: "How long a running async call's lease lasts (renewed while it runs; after a crash, its call runs again once it ends), e.g. 30s.")
+    var asyncLease: String = "30s"
+
+    @Option(name: .customLong("async-retention"), help: "How long results of finished async calls are kept, e.g. 24h.")
+    var asyncRetention: String = "24h"
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -53,6 +64,23 @@ struct UpCommand: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try warmPoolSettings()
+        _ = try asyncConfiguration()
+    }
+
+    /// The async workers' settings from `--async-*`.
+    func asyncConfiguration() throws -> AsyncWorkers.Configuration {
+        guard (1...10_000).contains(asyncWorkers) else { throw ValidationError("--async-workers must be between 1 and 10000") }
+        func duration(_ text: String, _ option: String, range: ClosedRange<Duration>) throws -> Duration {
+            guard let value = try? ResourceQuantity.duration(text), range.contains(value) else {
+                throw ValidationError("\(option) '\(text.prefix(40))' must be a duration like 30s, 5m or 24h, from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+        return AsyncWorkers.Configuration(
+            workers: asyncWorkers,
+            leaseDuration: try duration(asyncLease, "--async-lease", range: .seconds(1)...(.seconds(3600))),
+            retention: try duration(asyncRetention, "--async-retention", range: .seconds(1)...(.seconds(365 * 24 * 3600)))
+        )
     }
 
     /// The warm pool sizes from `--warm-pool` and `--no-warm-pool`.
@@ -123,9 +151,15 @@ struct UpCommand: AsyncParsableCommand {
         }
         let bindAddress = bind
         let restored = functions.count
+        let asyncSettings = try asyncConfiguration()
+        let callbackClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPCallbackSender.clientConfiguration)
+        let workers = AsyncWorkers(
+            store: store, functions: store, invoker: SchedulerInvoker(scheduler: scheduler, maxResultBytes: maxBodyBytes),
+            callbacks: HTTPCallbackSender(client: callbackClient), configuration: asyncSettings, logger: logger
+        )
         let app = buildApplication(
             configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images,
-            warmPool: provider.warmPool, logger: logger,
+            warmPool: provider.warmPool, asyncWorkers: workers, logger: logger,
             onServerRunning: { port in
                 print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
                 print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")
@@ -135,7 +169,7 @@ struct UpCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: (provider.warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
-                    + [.init(service: scheduler), .init(service: app)],
+                    + [.init(service: scheduler), .init(service: workers), .init(service: app)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -143,9 +177,11 @@ struct UpCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
+            try? await callbackClient.shutdown()
             await provider.shutdown()
             throw SwiftletError(.internal, "swiftlet stopped: \(error)")
         }
+        try? await callbackClient.shutdown()
         await provider.shutdown()
         logger.info("swiftlet stopped cleanly")
     }

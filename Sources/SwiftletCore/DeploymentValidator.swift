@@ -69,6 +69,7 @@ public struct DeploymentValidator: Sendable {
         }
         try checkMap(deployment.labels ?? [:], what: "labels")
         _ = try ScalingLabels(validating: deployment.labels ?? [:])
+        _ = try AsyncLabels(validating: deployment.labels ?? [:])
         try checkMap(deployment.annotations ?? [:], what: "annotations")
         for resources in [deployment.limits, deployment.requests].compactMap({ $0 }) {
             if let memory = resources.memory { _ = try ResourceQuantity.memoryBytes(memory) }

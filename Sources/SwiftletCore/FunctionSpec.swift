@@ -108,4 +108,9 @@ public enum RFC3339 {
     public static func format(_ date: Date) -> String {
         date.formatted(.iso8601)
     }
+
+    /// Formats a date in UTC with milliseconds, like `2026-11-24T08:00:00.123Z`.
+    public static func formatPrecise(_ date: Date) -> String {
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(date)
+    }
 }

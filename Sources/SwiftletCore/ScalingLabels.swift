@@ -44,11 +44,7 @@ public struct ScalingLabels: Sendable, Equatable {
     /// Reads `labels`, throwing a clear error for a value that does not parse or is out of range.
     public init(validating labels: [String: String]) throws(SwiftletError) {
         func integer(_ key: String, _ fallback: Int, range: ClosedRange<Int>) throws(SwiftletError) -> Int {
-            guard let text = labels[key] else { return fallback }
-            guard let value = Int(text.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
-                throw SwiftletError(.invalidInput, "label \(key) is '\(text.prefix(40))'; it must be a whole number from \(range.lowerBound) to \(range.upperBound)")
-            }
-            return value
+            try LabelValue.integer(labels, key, fallback, range: range)
         }
         let maxValue = try integer(Key.max, 20, range: 1...Self.hardMax)
         let minValue = try integer(Key.min, 1, range: 0...Self.hardMax)

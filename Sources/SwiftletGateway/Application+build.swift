@@ -2,10 +2,13 @@ import Hummingbird
 import Logging
 import SwiftletCore
 import SwiftletProviders
+import SwiftletQueue
 import SwiftletScheduler
 import SwiftletStore
 
-/// Builds the gateway application the binary and the tests run.
+/// Builds the gateway application the binary and the tests run. The async routes are served
+/// when `store` is also an ``AsyncCallStore`` (both built-in stores are); `asyncWorkers` is told
+/// about each queued call.
 ///
 /// ```swift
 /// let app = buildApplication(configuration: config, store: store, scheduler: scheduler, provider: provider, logger: logger)
@@ -13,7 +16,8 @@ import SwiftletStore
 /// ```
 public func buildApplication(
     configuration: GatewayConfiguration, store: any FunctionStore, scheduler: Scheduler, provider: any Provider,
-    images: (any ImageCatalog)? = nil, warmPool: WarmPool? = nil, validator: DeploymentValidator = DeploymentValidator(), logger: Logger,
+    images: (any ImageCatalog)? = nil, warmPool: WarmPool? = nil, asyncWorkers: AsyncWorkers? = nil,
+    validator: DeploymentValidator = DeploymentValidator(), logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: SwiftletRequestContext.self)
@@ -21,6 +25,10 @@ public func buildApplication(
         router.add(middleware: BasicAuthMiddleware(credentials: credentials))
     }
     router.add(middleware: FunctionProxy(scheduler: scheduler, maxBodyBytes: configuration.maxBodyBytes))
+    if let calls = store as? any AsyncCallStore {
+        router.add(middleware: AsyncFunctionEnqueue(functions: store, calls: calls, workers: asyncWorkers, maxBodyBytes: configuration.maxBodyBytes))
+        AsyncCallsController(calls: calls, workers: asyncWorkers).addRoutes(to: router)
+    }
     SystemController(version: configuration.version).addRoutes(to: router)
     FunctionsController(store: store, scheduler: scheduler, provider: provider, validator: validator).addRoutes(to: router)
     SecretsController(store: store, scheduler: scheduler).addRoutes(to: router)

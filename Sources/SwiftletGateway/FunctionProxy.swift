@@ -21,48 +21,23 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
         let path = request.uri.path
         guard path.hasPrefix(Self.prefix) else { return try await next(request, context) }
         let start = Date()
-        let rest = path.dropFirst(Self.prefix.count)
-        let nameEnd = rest.firstIndex(of: "/") ?? rest.endIndex
-        let (name, namespace) = FunctionName.split(rest[..<nameEnd])
-        let subPath = rest[nameEnd...].isEmpty ? "/" : String(rest[nameEnd...])
-        if let namespace, namespace != FunctionName.defaultNamespace {
-            throw SwiftletError(.notFound, "function '\(name.prefix(63)).\(namespace.prefix(63))' not found: Swiftlet serves the namespace '\(FunctionName.defaultNamespace)'")
-        }
-        do {
-            try FunctionName.validate(String(name))
-        } catch {
-            throw SwiftletError(.notFound, "function '\(name.prefix(63))' not found")
-        }
-        let functionName = String(name)
-        let callID = request.headers[.xCallID].flatMap { $0.isEmpty || $0.count > 128 ? nil : $0 } ?? UUID().uuidString
+        let target = try FunctionPath(path: path, prefix: Self.prefix)
+        let functionName = target.name
+        let subPath = target.subPath
+        let callID = request.headers[.xCallID].flatMap(Self.acceptableCallID) ?? UUID().uuidString
         var logger = context.logger
         logger[metadataKey: "swiftlet.function"] = "\(functionName)"
         logger[metadataKey: "swiftlet.call_id"] = "\(callID)"
 
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw SwiftletError(.tooLarge, "the request body is \(length) bytes; the limit is \(maxBodyBytes) bytes")
-        }
-        let body: ByteBuffer
-        do {
-            body = try await request.body.collect(upTo: maxBodyBytes)
-        } catch is NIOTooManyBytesError {
-            throw SwiftletError(.tooLarge, "the request body is larger than the limit of \(maxBodyBytes) bytes")
-        }
+        let body = try await Self.collectBody(request, limit: maxBodyBytes)
 
         let lease = try await scheduler.acquire(functionName)
         let timeout = lease.timeout
 
         var head = HTTPRequest(method: request.method, scheme: nil, authority: "127.0.0.1:8080", path: subPath + (request.uri.query.map { "?" + $0 } ?? ""))
-        for field in request.headers where !ProxyHeaders.hopByHop.contains(field.name) {
-            head.headerFields.append(field)
-        }
+        head.headerFields = Self.forwardedHeaders(request, context: context)
         head.headerFields[.xCallID] = callID
         head.headerFields[.xStartTime] = String(Self.unixNanos(start))
-        if let host = request.head.authority { head.headerFields[.xForwardedHost] = host }
-        if let address = context.remoteAddress?.ipAddress {
-            let previous = request.headers[.xForwardedFor]
-            head.headerFields[.xForwardedFor] = previous.map { "\($0), \(address)" } ?? address
-        }
         if body.readableBytes > 0 || request.method == .post || request.method == .put || request.method == .patch {
             head.headerFields[.contentLength] = String(body.readableBytes)
         }
@@ -106,23 +81,40 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
         )
     }
 
+    /// The caller's `X-Call-Id` when it is usable as an id: 1–128 printable ASCII characters.
+    static func acceptableCallID(_ value: String) -> String? {
+        guard !value.isEmpty, value.utf8.count <= 128, value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
+        return value
+    }
+
+    /// The request's body, up to `limit` bytes (413 beyond).
+    static func collectBody(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw SwiftletError(.tooLarge, "the request body is \(length) bytes; the limit is \(limit) bytes")
+        }
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw SwiftletError(.tooLarge, "the request body is larger than the limit of \(limit) bytes")
+        }
+    }
+
+    /// The caller's headers as a function gets them: hop-by-hop headers dropped,
+    /// `X-Forwarded-Host` and `X-Forwarded-For` added.
+    static func forwardedHeaders(_ request: Request, context: Context) -> HTTPFields {
+        var fields = HTTPFields()
+        for field in request.headers where !ProxyHeaders.hopByHop.contains(field.name) {
+            fields.append(field)
+        }
+        if let host = request.head.authority { fields[.xForwardedHost] = host }
+        if let address = context.remoteAddress?.ipAddress {
+            let previous = request.headers[.xForwardedFor]
+            fields[.xForwardedFor] = previous.map { "\($0), \(address)" } ?? address
+        }
+        return fields
+    }
+
     static func unixNanos(_ date: Date) -> Int64 {
         Int64(date.timeIntervalSince1970 * 1_000_000_000)
     }
-}
-
-extension HTTPField.Name {
-    static let xCallID = HTTPField.Name("X-Call-Id")!
-    static let xStartTime = HTTPField.Name("X-Start-Time")!
-    static let xForwardedFor = HTTPField.Name("X-Forwarded-For")!
-    static let xForwardedHost = HTTPField.Name("X-Forwarded-Host")!
-}
-
-/// Header rules of the proxy.
-enum ProxyHeaders {
-    /// Hop-by-hop headers, never forwarded (Content-Length is set anew).
-    static let hopByHop: Set<HTTPField.Name> = [
-        .connection, .transferEncoding, .upgrade, .te, .proxyAuthorization, .proxyAuthenticate,
-        HTTPField.Name("Keep-Alive")!, HTTPField.Name("Trailer")!, .contentLength,
-    ]
 }

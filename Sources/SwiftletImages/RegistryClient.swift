@@ -119,8 +119,8 @@ public struct RegistryClient: Sendable {
         http.redirectConfiguration = .follow(max: 5, allowCycles: false)
         http.decompression = .disabled
         http.timeout = .init(
-            connect: .nanoseconds(configuration.connectTimeout.registryNanoseconds),
-            read: .nanoseconds(configuration.readTimeout.registryNanoseconds))
+            connect: .nanoseconds(configuration.connectTimeout.inNanoseconds),
+            read: .nanoseconds(configuration.readTimeout.inNanoseconds))
         return http
     }
 

@@ -65,7 +65,7 @@ final class RegistrySession {
             if let authorization { request.headers.replaceOrAdd(name: "Authorization", value: authorization) }
             let response: HTTPClientResponse
             do {
-                response = try await http.execute(request, timeout: .nanoseconds(timeout.registryNanoseconds), logger: logger)
+                response = try await http.execute(request, timeout: .nanoseconds(timeout.inNanoseconds), logger: logger)
             } catch {
                 throw transportError(error, url: url, timeout: timeout)
             }
@@ -174,14 +174,5 @@ final class RegistrySession {
             "cannot reach registry \(reference.host) at \(baseURL): check the host and port and that the registry is running\(hint)",
             cause: error
         )
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds (saturating), for NIO's `TimeAmount`.
-    var registryNanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (product, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : product.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
     }
 }

@@ -60,7 +60,7 @@ public final class NativeInstance: FunctionInstance {
         guard !sandbox.hasExited else { return false }
         var health = HTTPRequest(method: .get, scheme: nil, authority: "127.0.0.1", path: "/_/health")
         health.headerFields[.userAgent] = "swiftlet-health"
-        guard let response = try? await pool.send(ProxyRequest(head: health, body: ByteBuffer()), timeout: .nanoseconds(timeout.nanoseconds)) else { return false }
+        guard let response = try? await pool.send(ProxyRequest(head: health, body: ByteBuffer()), timeout: .nanoseconds(timeout.inNanoseconds)) else { return false }
         _ = try? await response.body.collect(upTo: 64 * 1024)
         return response.head.status == .ok
             || (healthFallback && (response.head.status == .notFound || response.head.status == .methodNotAllowed))
@@ -89,7 +89,7 @@ public final class NativeInstance: FunctionInstance {
     }
 
     public func send(_ request: ProxyRequest, timeout: Duration) async throws -> ProxyResponse {
-        try await pool.send(request, timeout: .nanoseconds(timeout.nanoseconds))
+        try await pool.send(request, timeout: .nanoseconds(timeout.inNanoseconds))
     }
 
     public func waitForExit() async {

@@ -40,12 +40,3 @@ public protocol FunctionInstance: AnyObject, Sendable {
     /// Stops the instance and removes everything it used.
     func stop() async
 }
-
-extension Duration {
-    /// This duration in nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : ns &+ attoseconds / 1_000_000_000
-    }
-}

@@ -155,7 +155,7 @@ actor FunctionPool {
                 }
                 logger.info(
                     "instance ready",
-                    metadata: ["swiftlet.instance": "\(instance.id)", "swiftlet.start_ms": "\((clock.now - begin).milliseconds)"]
+                    metadata: ["swiftlet.instance": "\(instance.id)", "swiftlet.start_ms": "\((clock.now - begin).inMilliseconds)"]
                 )
                 await self.started(instance, generation: generation)
                 await instance.waitForExit()
@@ -333,7 +333,7 @@ actor FunctionPool {
         guard !removed else { return false }
         let now = clock.now
         let measured = routing.takeLoad()
-        let elapsed = max((now - lastTick).seconds, 0.001)
+        let elapsed = max((now - lastTick).inSeconds, 0.001)
         let load: Double
         switch scaling.kind {
         case .capacity: load = measured.area / elapsed
@@ -342,7 +342,7 @@ actor FunctionPool {
             callHistory.append((now, measured.calls))
             let window = max(Duration.seconds(1), configuration.scaleInterval)
             callHistory.removeAll { now - $0.at >= window }
-            let span = max(elapsed, min(window.seconds, (now - (callHistory.first?.at ?? now)).seconds + elapsed))
+            let span = max(elapsed, min(window.inSeconds, (now - (callHistory.first?.at ?? now)).inSeconds + elapsed))
             load = Double(callHistory.reduce(0) { $0 + $1.calls }) / span
         }
         lastTick = now
@@ -445,17 +445,5 @@ actor FunctionPool {
                 group.addTask { await instance.stop() }
             }
         }
-    }
-}
-
-extension Duration {
-    var milliseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

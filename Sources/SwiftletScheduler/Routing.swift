@@ -182,7 +182,7 @@ final class Routing: @unchecked Sendable {
 
     /// Adds the time since the last change at the current level of calls (lock held).
     private func account(_ now: ContinuousClock.Instant) {
-        area += Double(busy) * (now - lastChange).seconds
+        area += Double(busy) * (now - lastChange).inSeconds
         lastChange = now
     }
 }

@@ -2,11 +2,15 @@ import Foundation
 import SwiftletCore
 
 /// A ``FunctionStore`` in memory, for unit tests. Secret values are kept in plain memory.
-public actor MemoryStore: FunctionStore {
+public actor MemoryStore: FunctionStore, AsyncCallStore {
     var functions: [String: FunctionSpec] = [:]
     private var blobs: [String: Data] = [:]
     /// Secrets by name: their namespace and value.
     var secrets: [String: (namespace: String, value: Data)] = [:]
+    /// Async calls by id, with the order they were accepted in and their leases.
+    var asyncCalls: [String: MemoryAsyncCall] = [:]
+    /// The next acceptance number.
+    var nextSequence = 0
 
     /// Creates an empty store.
     public init() {}

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Secret values are sealed with AES-256-GCM; the key is the file `secrets.key` (mode 0600)
 /// next to the database, created when the first secret is stored.
-public final class SQLiteStore: FunctionStore {
+public final class SQLiteStore: FunctionStore, AsyncCallStore {
     let pool: DatabasePool
     let logger: Logger
     /// Where the secrets key lives.
@@ -69,6 +69,9 @@ public final class SQLiteStore: FunctionStore {
                     );
                     """
             )
+        }
+        migrator.registerMigration("v3-async-calls") { db in
+            try db.execute(sql: AsyncCallRow.schema)
         }
         return migrator
     }

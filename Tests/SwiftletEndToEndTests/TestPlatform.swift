@@ -8,6 +8,7 @@ import ServiceLifecycle
 import SwiftletCore
 import SwiftletGateway
 import SwiftletProviders
+import SwiftletQueue
 import SwiftletSandbox
 import SwiftletScheduler
 import SwiftletStore
@@ -22,6 +23,8 @@ final class TestPlatform: Sendable {
     let logs: RecordingLogSink
     let store: SQLiteStore
     let provider: NativeProvider
+    let workers: AsyncWorkers
+    private let callbackClient: HTTPClient
     private let group: ServiceGroup
     private let runTask: Task<Void, any Error>
 
@@ -30,8 +33,10 @@ final class TestPlatform: Sendable {
 
     private init(
         dataDirectory: String, port: Int, credentials: BasicCredentials, logs: RecordingLogSink, store: SQLiteStore,
-        provider: NativeProvider, group: ServiceGroup, runTask: Task<Void, any Error>
+        provider: NativeProvider, workers: AsyncWorkers, callbackClient: HTTPClient, group: ServiceGroup, runTask: Task<Void, any Error>
     ) {
+        self.workers = workers
+        self.callbackClient = callbackClient
         self.dataDirectory = dataDirectory
         self.port = port
         self.credentials = credentials
@@ -45,7 +50,7 @@ final class TestPlatform: Sendable {
     /// Starts a platform on `dataDirectory` (a new temporary one when nil).
     static func start(
         dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
-        scheduling: Scheduler.Configuration = TestPlatform.scheduling
+        scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async
     ) async throws -> TestPlatform {
         try Requirements.check()
         let directory = dataDirectory ?? Self.makeTemporaryDirectory()
@@ -65,41 +70,55 @@ final class TestPlatform: Sendable {
         }
         let credentials = BasicCredentials(user: "admin", password: "test-\(UInt32.random(in: 0...UInt32.max))")
         let portBox = PortBox()
+        let callbackClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPCallbackSender.clientConfiguration)
+        let workers = AsyncWorkers(
+            store: store, functions: store, invoker: SchedulerInvoker(scheduler: scheduler, maxResultBytes: maxBodyBytes),
+            callbacks: HTTPCallbackSender(client: callbackClient, timeout: .seconds(5)), configuration: async, logger: logger
+        )
         let app = buildApplication(
             configuration: GatewayConfiguration(
                 bindAddress: "127.0.0.1", port: 0, credentials: auth ? credentials : nil, maxBodyBytes: maxBodyBytes,
                 uploadDirectory: directory + "/uploads"
             ),
-            store: store, scheduler: scheduler, provider: provider, images: images, warmPool: provider.warmPool, logger: logger,
-            onServerRunning: { port in portBox.set(port) }
+            store: store, scheduler: scheduler, provider: provider, images: images, warmPool: provider.warmPool, asyncWorkers: workers,
+            logger: logger, onServerRunning: { port in portBox.set(port) }
         )
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: scheduler), .init(service: app)]
+            (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: scheduler), .init(service: workers), .init(service: app)]
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let runTask = Task { try await group.run() }
         let port = try await portBox.wait()
         return TestPlatform(
             dataDirectory: directory, port: port, credentials: credentials, logs: logs, store: store, provider: provider,
-            group: group, runTask: runTask
+            workers: workers, callbackClient: callbackClient, group: group, runTask: runTask
         )
     }
 
     /// The scheduler settings of the tests: the product's, with shorter waits.
     static let scheduling = Scheduler.Configuration(readinessTimeout: .seconds(20), acquireTimeout: .seconds(20))
 
+    /// The async workers' settings of the tests: the product's, with short back-offs and leases.
+    static let async = AsyncWorkers.Configuration(
+        leaseDuration: .seconds(3), retry: RetryPolicy(initial: .milliseconds(50), maximum: .milliseconds(400)),
+        callbackRetry: RetryPolicy(initial: .milliseconds(50), maximum: .milliseconds(400)), pollInterval: .milliseconds(200),
+        drainTimeout: .seconds(5)
+    )
+
     /// Stops gracefully (removing every sandbox) without deleting the data directory.
     func stop() async {
         await group.triggerGracefulShutdown()
         _ = try? await runTask.value
+        try? await callbackClient.shutdown()
         await provider.shutdown()
     }
 
     /// Runs `body` with a fresh platform and always stops it and removes its data directory.
     static func with<T>(
         maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
-        scheduling: Scheduler.Configuration = TestPlatform.scheduling, _ body: (TestPlatform) async throws -> T
+        scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async,
+        _ body: (TestPlatform) async throws -> T
     ) async throws -> T {
-        let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling)
+        let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling, async: async)
         do {
             let result = try await body(platform)
             await platform.stop()
