@@ -2,7 +2,8 @@ import Foundation
 
 /// Exponential back-off with jitter: the delay before attempt `n + 1` is
 /// `min(maximum, initial × 2^(n-1))`, scaled by a random factor in `jitter…1` so that calls
-/// failing together do not retry together. A `Retry-After` from the function is a floor.
+/// failing together do not retry together. A `Retry-After` from the function is a floor
+/// (itself capped at `maximum` by the caller).
 ///
 /// ```swift
 /// let delay = RetryPolicy().delay(afterAttempt: 3, random: { Double.random(in: $0) })  // 2–4 s

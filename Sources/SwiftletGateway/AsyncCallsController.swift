@@ -22,14 +22,22 @@ struct AsyncCallsController: Sendable {
         router.post("/system/async/{callId}/retry", use: retry)
     }
 
+    /// The `{callId}` path parameter, percent-decoded (ids may hold `/`, `?`, `%` …).
+    static func callID(_ context: SwiftletRequestContext) throws -> String {
+        let raw = try context.parameters.require("callId")
+        return raw.removingPercentEncoding ?? raw
+    }
+
     @Sendable func list(_ request: Request, context: SwiftletRequestContext) async throws -> Response {
         let query = request.uri.queryParameters
         var filter = AsyncCallFilter()
-        if let function = query.get("function"), !function.isEmpty {
-            do { try FunctionName.validate(function) } catch {
-                throw SwiftletError(.invalidInput, "function '\(function.prefix(63))' is not a valid function name")
+        if let qualified = query.get("function"), !qualified.isEmpty {
+            let (name, namespace) = FunctionName.split(Substring(qualified))
+            _ = try FunctionName.resolveNamespace(namespace.map(String.init))
+            do { try FunctionName.validate(String(name)) } catch {
+                throw SwiftletError(.invalidInput, "function '\(qualified.prefix(63))' is not a valid function name")
             }
-            filter.function = function
+            filter.function = String(name)
         }
         if let status = query.get("status"), !status.isEmpty {
             guard let value = AsyncCallStatus(rawValue: status) else {
@@ -51,7 +59,7 @@ struct AsyncCallsController: Sendable {
     }
 
     @Sendable func show(_ request: Request, context: SwiftletRequestContext) async throws -> Response {
-        let id = try context.parameters.require("callId")
+        let id = try Self.callID(context)
         guard let call = try await calls.call(id: id) else {
             throw SwiftletError(.notFound, "call '\(id.prefix(128))' not found; it may have been purged after its retention time")
         }
@@ -59,7 +67,7 @@ struct AsyncCallsController: Sendable {
     }
 
     @Sendable func retry(_ request: Request, context: SwiftletRequestContext) async throws -> Response {
-        let id = try context.parameters.require("callId")
+        let id = try Self.callID(context)
         let call = try await calls.requeueCall(id: id, now: Date())
         workers?.notify()
         context.logger.info("async call re-queued", metadata: ["swiftlet.call_id": "\(id)", "swiftlet.function": "\(call.function)"])

@@ -137,12 +137,18 @@ public final class AsyncWorkers: Service, Sendable {
 
     private func dispatchLoop(group: inout DiscardingTaskGroup) async {
         var concurrency: [String: Int] = [:]
+        var round = 0
         while !isStopping {
             var blocked = false
             do {
                 let time = now()
                 let due = try await store.functionsWithDueCalls(now: time)
-                for function in due.sorted() where !isStopping {
+                // Start with a different function each round, so under the global bound no
+                // function waits behind the others for ever.
+                let ordered = due.sorted()
+                round &+= 1
+                let start = ordered.isEmpty ? 0 : round % ordered.count
+                for function in ordered[start...] + ordered[..<start] where !isStopping {
                     if concurrency[function] == nil {
                         concurrency[function] = try await functions.function(named: function).map { AsyncLabels($0).concurrency }
                             ?? AsyncLabels.defaultConcurrency
@@ -180,6 +186,7 @@ public final class AsyncWorkers: Service, Sendable {
                 }
                 await callWake.wait(timeout: wait)
             } catch {
+                if Task.isCancelled { break }
                 logger.error("async queue: cannot read the store; retrying in 1s", metadata: ["error": "\(error)"])
                 await callWake.wait(timeout: .seconds(1))
             }
@@ -287,11 +294,14 @@ public final class AsyncWorkers: Service, Sendable {
                     }
                     if leasedAll { continue }
                     var wait = configuration.pollInterval
-                    if !stopping, let next = try await store.nextCallbackDate() {
+                    // With every deliverer busy, a finishing delivery wakes the loop; otherwise
+                    // sleep until the next callback falls due.
+                    if !stopping, free > 0, let next = try await store.nextCallbackDate() {
                         wait = min(max(.milliseconds(Int64(next.timeIntervalSince(now()) * 1000)), .milliseconds(1)), wait)
                     }
                     await callbackWake.wait(timeout: wait)
                 } catch {
+                    if Task.isCancelled { break }
                     logger.error("async queue: cannot read pending callbacks; retrying in 1s", metadata: ["error": "\(error)"])
                     await callbackWake.wait(timeout: .seconds(1))
                 }

@@ -151,7 +151,14 @@ extension MemoryStore {
             .filter { entry in filter.status.map { entry.call.status == $0 } ?? true }
             .sorted { $0.sequence > $1.sequence }
             .prefix(max(0, filter.limit))
-            .map(\.call)
+            .map { entry in
+                // As SQLite's lists: sizes, no bodies or request headers.
+                var call = entry.call
+                call.request.body = Data()
+                call.request.headers = []
+                call.result?.body = Data()
+                return call
+            }
     }
 
     public func callCounts(function: String?) -> [AsyncCallStatus: Int] {

@@ -37,7 +37,24 @@ Subcommands (every figure is timed with time.perf_counter(), a monotonic clock):
   instance-pid STATE_ROOT PREFIX          host pid of the running swiftlet container PREFIX-*
   instance-pid-of STATE_ROOT NAME RUNTIME host pid of an instance of code function NAME (its own
                                           container NAME-*, or a specialised warm-RUNTIME-* one)
-  wrk-parse FILE                          wrk --latency output -> JSON
+  wrk-parse FILE [STATUS]                 wrk --latency output -> JSON (with post.lua: the answers by
+                                          status; any other than STATUS is an error)
+  async-wait-idle GATEWAY DATA_DIR NAME TIMEOUT
+                                          wait until NAME has no queued or running async call (JSON
+                                          out: calls pending at the start, seconds)
+  async-complete GATEWAY DATA_DIR NAME CALLS CONNECTIONS TIMEOUT
+                                          CALLS POST /async-function/NAME over CONNECTIONS keep-alive
+                                          connections as fast as acknowledged, counts polled every
+                                          50 ms until all finished (JSON out: completed calls/s)
+  sync-batch GATEWAY NAME CALLS CONNECTIONS
+                                          the same CALLS as POST /function/NAME (JSON out)
+  async-e2e GATEWAY DATA_DIR NAME RUNS TIMEOUT
+                                          RUNS single async calls with a loopback X-Callback-Url:
+                                          POST -> callback received, interleaved with sync calls
+  async-audit GATEWAY DATA_DIR NAME SLACK TIMEOUT JSON...
+                                          every 202 the results recorded is a succeeded call
+  fmt-async JSON total|enqueue|drain|audit
+                                          one async figure
   start-ms LOGFILE PREFIX                 the "instance ready" start_ms values Swiftlet logged
   fmt-cold JSON [KEY]                     "median ms (min–max)" of a cold-start result (or its KEY)
   fmt-pct JSON [KEY]                      "p50 X ms, p99 Y ms" of a result (p99: nearest rank)
@@ -850,6 +867,439 @@ def cold_direct(runtime, runner, function_dir, runs):
 
 
 # --------------------------------------------------------------------------
+# Async calls: a load client, the queue counts, a loopback callback receiver
+# --------------------------------------------------------------------------
+
+ASYNC_STATUSES = ("queued", "running", "succeeded", "failed", "dead")
+
+
+async def _read_response(reader):
+    """One HTTP/1.1 answer from READER: (status, headers as a lower-case dict, body, must close)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head[:-4].split(b"\r\n")
+    status = int(lines[0].split()[1])
+    headers = {}
+    for line in lines[1:]:
+        key, _, value = line.partition(b":")
+        headers[key.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+    close = headers.get("connection", "").lower() == "close"
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        parts = []
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            if size == 0:
+                while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
+                    pass
+                break
+            parts.append((await reader.readexactly(size + 2))[:-2])
+        body = b"".join(parts)
+    elif "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    else:
+        body, close = await reader.read(), True
+    return status, headers, body, close
+
+
+def _request_bytes(method, path, port, headers=None, body=b""):
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: 127.0.0.1:%d" % port, "User-Agent: swiftlet-bench"]
+    for key, value in (headers or {}).items():
+        lines.append("%s: %s" % (key, value))
+    if body or method in ("POST", "PUT", "PATCH"):
+        lines.append("Content-Length: %d" % len(body))
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def _counts_path(function):
+    return "/system/async?function=%s&limit=0" % function
+
+
+def _counts(answer):
+    """The "counts" of a GET /system/async answer, every status present (0 when missing)."""
+    if answer is None:
+        return None
+    counts = answer.get("counts") or {}
+    return {k: int(counts.get(k, 0)) for k in ASYNC_STATUSES}
+
+
+def _load(port, request, n, connections, expect, poll=None):
+    """Sends REQUEST (bytes) N times over CONNECTIONS keep-alive connections, each as soon as
+    the previous answer arrived (never resent: a failed POST /async-function may still have been
+    queued). POLL, if given, is a coroutine function run beside the load with the shared state
+    ("done" and "ok", the answers with status EXPECT, are set when the load is over).
+    Returns the figures, timed from the first request sent to the last answer."""
+    import asyncio
+    import collections
+    statuses = collections.Counter()
+    errors = []
+    left = [int(n)]
+    shared = {"first": None, "last": None, "done": False, "ok": None}
+
+    async def connection():
+        reader = writer = None
+        while left[0] > 0:
+            left[0] -= 1
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                if shared["first"] is None:
+                    shared["first"] = time.perf_counter()
+                writer.write(request)
+                status, _, body, close = await asyncio.wait_for(_read_response(reader), 30.0)
+                shared["last"] = time.perf_counter()
+                statuses[status] += 1
+                if status != expect and len(errors) < 20:
+                    errors.append("HTTP %d (expected %d): %s" % (status, expect, body[:200]))
+                if close:
+                    writer.close()
+                    writer = None
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
+                    ValueError, IndexError) as e:
+                statuses["error"] += 1
+                if len(errors) < 20:
+                    errors.append("request failed: %r" % e)
+                if writer is not None:
+                    writer.close()
+                writer = None
+        if writer is not None:
+            writer.close()
+
+    async def main():
+        tasks = [asyncio.ensure_future(connection()) for _ in range(int(connections))]
+        poller = asyncio.ensure_future(poll(shared)) if poll else None
+        await asyncio.gather(*tasks)
+        shared["ok"], shared["done"] = statuses.get(expect, 0), True
+        if poller:
+            await poller
+
+    asyncio.run(main())
+    seconds = (shared["last"] - shared["first"]) if shared["first"] and shared["last"] else None
+    ok = statuses.get(expect, 0)
+    return {"n": int(n), "ok": ok, "statuses": {str(k): v for k, v in statuses.items()}, "errors": errors,
+            "first": shared["first"], "last": shared["last"], "seconds": seconds,
+            "rate": ok / seconds if seconds else None}
+
+
+def _wait_idle(gw, function, timeout):
+    """Waits until FUNCTION has no queued or running async call: (idle, counts when the wait
+    began, counts at the end, seconds waited)."""
+    t0 = time.perf_counter()
+    first = last = None
+    while True:
+        last = _counts(get_json(gw, _counts_path(function)))
+        if first is None:
+            first = last
+        if last is not None and last["queued"] + last["running"] == 0:
+            return True, first, last, time.perf_counter() - t0
+        if time.perf_counter() - t0 > float(timeout):
+            return False, first, last, time.perf_counter() - t0
+        time.sleep(0.05)
+
+
+def async_wait_idle(gateway_url, data_dir, function, timeout):
+    """Prints (JSON) how long FUNCTION's queue took to drain, with the calls pending at the start."""
+    idle, first, last, seconds = _wait_idle(Gateway(gateway_url, data_dir), function, timeout)
+    pending = None if first is None else first["queued"] + first["running"]
+    res = {"seconds": seconds, "pending_at_start": pending, "counts_before": first, "counts": last, "errors": []}
+    if not idle:
+        res["errors"].append("async calls of %s still queued or running %.0f s later: %s (when the wait began: %s)"
+                             % (function, float(timeout), last, first))
+    out(res)
+    return 0 if idle else 1
+
+
+def async_complete(gateway_url, data_dir, function, calls, connections, timeout):
+    """Completed calls/s: waits until FUNCTION's queue is idle, then sends CALLS POST
+    /async-function/FUNCTION over CONNECTIONS keep-alive connections as fast as they are
+    acknowledged, while a poller reads the counts (GET /system/async, every 50 ms) until every
+    acknowledged call has finished. Rate = 202s / (first POST sent → all finished)."""
+    import asyncio
+    gw = Gateway(gateway_url, data_dir)
+    timeout = float(timeout)
+    errors = []
+    idle, _, before, _ = _wait_idle(gw, function, timeout)
+    if not idle:
+        errors.append("the queue of %s was not idle within %.0f s before the run: %s" % (function, timeout, before))
+    if before is None:
+        out({"errors": errors + ["cannot read GET %s" % _counts_path(function)]})
+        return 1
+    poll_request = _request_bytes("GET", _counts_path(function), gw.port, {"Authorization": gw.auth})
+    seen = {"done_at": None, "counts": before, "max_queued": 0, "polls": 0, "poll_errors": 0}
+    deadline = time.perf_counter() + timeout
+
+    async def poll(shared):
+        reader = writer = None
+        while time.perf_counter() < deadline:
+            try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", gw.port)
+                writer.write(poll_request)
+                status, _, body, close = await asyncio.wait_for(_read_response(reader), 10.0)
+                now = time.perf_counter()
+                if close:
+                    writer.close()
+                    writer = None
+                if status != 200:
+                    seen["poll_errors"] += 1
+                else:
+                    counts = _counts(json.loads(body))
+                    seen["counts"], seen["polls"] = counts, seen["polls"] + 1
+                    seen["max_queued"] = max(seen["max_queued"], counts["queued"])
+                    finished = sum(counts[k] - before[k] for k in ("succeeded", "failed", "dead"))
+                    if shared["done"] and finished >= shared["ok"] and counts["queued"] + counts["running"] == 0:
+                        seen["done_at"] = now
+                        break
+            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError, ValueError):
+                seen["poll_errors"] += 1
+                if writer is not None:
+                    writer.close()
+                writer = None
+            await asyncio.sleep(0.05)
+        if writer is not None:
+            writer.close()
+
+    request = _request_bytes("POST", "/async-function/%s" % function, gw.port, {"Content-Type": "text/plain"}, b"bench")
+    load = _load(gw.port, request, calls, connections, 202, poll)
+    errors += load["errors"]
+    after = seen["counts"]
+    res = {"calls": int(calls), "connections": int(connections), "accepted": load["ok"], "statuses": load["statuses"],
+           "counts_before": before, "counts_after": after, "max_queued": seen["max_queued"], "polls": seen["polls"],
+           "poll_errors": seen["poll_errors"],
+           "enqueue": {"n": load["ok"], "seconds": load["seconds"], "rate": load["rate"]}}
+    delta = {k: after[k] - before[k] for k in ("succeeded", "failed", "dead")}
+    res["finished"] = delta
+    if seen["done_at"] is not None and load["first"] is not None:
+        total = seen["done_at"] - load["first"]
+        res["total"] = {"n": load["ok"], "seconds": total, "rate": load["ok"] / total if total > 0 else None}
+        res["drain"] = {"n": load["ok"], "seconds": seen["done_at"] - load["last"]}
+    else:
+        errors.append("STALL: not every acknowledged call finished within %.0f s: %d acknowledged, counts before %s, "
+                      "last seen %s" % (timeout, load["ok"], before, after))
+    if delta["failed"] or delta["dead"]:
+        errors.append("%d failed and %d dead calls among the %d acknowledged" % (delta["failed"], delta["dead"], load["ok"]))
+    if seen["done_at"] is not None and sum(delta.values()) != load["ok"]:
+        errors.append("%d calls finished for %d acknowledged" % (sum(delta.values()), load["ok"]))
+    res["errors"] = errors
+    out(res)
+    return 0 if "total" in res else 1
+
+
+def sync_batch(gateway_url, function, calls, connections):
+    """The sync counterpart of async_complete: CALLS POST /function/FUNCTION by the same client
+    over CONNECTIONS keep-alive connections; rate = 200s / (first request → last answer)."""
+    port = int(re.match(r"http://[^:/]+:(\d+)", gateway_url).group(1))
+    request = _request_bytes("POST", "/function/%s" % function, port, {"Content-Type": "text/plain"}, b"bench")
+    load = _load(port, request, calls, connections, 200)
+    res = {"calls": int(calls), "connections": int(connections), "statuses": load["statuses"], "errors": load["errors"],
+           "total": {"n": load["ok"], "seconds": load["seconds"], "rate": load["rate"]}}
+    out(res)
+
+
+class CallbackReceiver:
+    """A loopback HTTP/1.1 server (keep-alive) that records when each callback arrived, by X-Call-Id."""
+
+    def __init__(self):
+        import http.server
+        import threading
+        self.cond = threading.Condition()
+        self.arrivals = {}  # call id -> [(perf_counter, X-Function-Status, body)]
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+                    parts = []
+                    while True:
+                        size = int(self.rfile.readline().split(b";")[0], 16)
+                        if size == 0:
+                            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                                pass
+                            break
+                        parts.append(self.rfile.read(size + 2)[:-2])
+                    body = b"".join(parts)
+                else:
+                    body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                now = time.perf_counter()
+                with receiver.cond:
+                    receiver.arrivals.setdefault(self.headers.get("X-Call-Id"), []).append(
+                        (now, self.headers.get("X-Function-Status"), body))
+                    receiver.cond.notify_all()
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d/callback" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait(self, call_id, timeout):
+        """The first arrival for CALL_ID, waiting up to TIMEOUT seconds (None if none came)."""
+        with self.cond:
+            self.cond.wait_for(lambda: call_id in self.arrivals, timeout)
+            got = self.arrivals.get(call_id)
+            return got[0] if got else None
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def async_e2e(gateway_url, data_dir, function, runs, timeout):
+    """End-to-end latency of single async calls: RUNS times, one at a time, POST
+    /async-function/FUNCTION with an X-Callback-Url of a loopback receiver, timed from the send
+    until the callback arrived (and until the 202); interleaved with the same POST to
+    /function/FUNCTION (sync, timed until its 200). Both on one keep-alive connection each.
+    TIMEOUT bounds the wait for an idle queue first; each callback is awaited 30 s at most, and
+    the run stops after 3 missing callbacks."""
+    gw = Gateway(gateway_url, data_dir)
+    runs, timeout = int(runs), float(timeout)
+    errors = []
+    missing = 0
+    idle, _, before, _ = _wait_idle(gw, function, timeout)
+    if not idle:
+        errors.append("the queue of %s was not idle within %.0f s before the run: %s" % (function, timeout, before))
+    receiver = CallbackReceiver()
+    async_conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    sync_conn = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=30)
+    prefix = "bench-e2e-%d-%d" % (os.getpid(), int(time.time()))
+    e2e, acks, syncs, accepted = [], [], [], 0
+    headers = {"Content-Type": "text/plain", "User-Agent": "swiftlet-bench"}
+    warmup = 3
+    try:
+        for i in range(warmup + runs):
+            measured = i >= warmup
+            call_id = "%s-%d" % (prefix, i)
+            try:
+                t0 = time.perf_counter()
+                async_conn.request("POST", "/async-function/%s" % function, body=b"bench",
+                                   headers=dict(headers, **{"X-Callback-Url": receiver.url, "X-Call-Id": call_id}))
+                resp = async_conn.getresponse()
+                body = resp.read()
+                t_ack = time.perf_counter()
+            except (OSError, http.client.HTTPException) as e:
+                errors.append("async call %d: request failed: %r" % (i, e))
+                async_conn.close()
+                continue
+            if resp.status != 202:
+                errors.append("async call %d: HTTP %d %s" % (i, resp.status, body[:200]))
+            else:
+                accepted += 1
+                if resp.getheader("X-Call-Id") != call_id:
+                    errors.append("async call %d: X-Call-Id %r, sent %r" % (i, resp.getheader("X-Call-Id"), call_id))
+                arrival = receiver.wait(call_id, 30.0)
+                if arrival is None:
+                    errors.append("async call %s: no callback within 30 s" % call_id)
+                    missing += 1
+                    if missing >= 3:
+                        errors.append("gave up after 3 missing callbacks")
+                        break
+                else:
+                    t_cb, status, cb_body = arrival
+                    if status != "200" or b"Hello, bench!" not in cb_body:
+                        errors.append("async call %s: callback with X-Function-Status %s, body %s" % (call_id, status, cb_body[:200]))
+                    elif measured:
+                        e2e.append((t_cb - t0) * 1000.0)
+                        acks.append((t_ack - t0) * 1000.0)
+            try:
+                t0 = time.perf_counter()
+                sync_conn.request("POST", "/function/%s" % function, body=b"bench", headers=headers)
+                resp = sync_conn.getresponse()
+                body = resp.read()
+                t1 = time.perf_counter()
+            except (OSError, http.client.HTTPException) as e:
+                errors.append("sync call %d: request failed: %r" % (i, e))
+                sync_conn.close()
+                continue
+            if resp.status != 200:
+                errors.append("sync call %d: HTTP %d %s" % (i, resp.status, body[:200]))
+            elif measured:
+                syncs.append((t1 - t0) * 1000.0)
+        time.sleep(0.5)  # a duplicate callback would come now
+        with receiver.cond:
+            dups = {k: len(v) for k, v in receiver.arrivals.items() if len(v) > 1}
+            strays = [k for k in receiver.arrivals if not (k or "").startswith(prefix)]
+        if dups:
+            errors.append("%d calls got more than one callback: %s" % (len(dups), sorted(dups.items())[:5]))
+        if strays:
+            errors.append("callbacks for unknown call ids: %s" % strays[:5])
+    finally:
+        async_conn.close()
+        sync_conn.close()
+        receiver.close()
+    res = summary(e2e)
+    res.update({"ack": summary(acks), "sync": summary(syncs), "accepted": accepted, "warmup": warmup, "errors": errors})
+    out(res)
+    return 0
+
+
+def async_audit(gateway_url, data_dir, function, slack, timeout, files):
+    """Every 202 must end as a succeeded call: sums the 202s the results FILES recorded (wrk
+    "statuses", or "accepted"), waits until FUNCTION's queue is idle and compares with the
+    store's counts. A wrk run stopped with requests in flight may have queued up to SLACK calls
+    it never saw acknowledged."""
+    acked = 0
+    for path in files:
+        r = json.load(open(path))
+        if "statuses" in r and "accepted" not in r:
+            acked += int(r["statuses"].get("202", 0))
+        else:
+            acked += int(r.get("accepted", 0))
+    idle, _, counts, _ = _wait_idle(Gateway(gateway_url, data_dir), function, timeout)
+    res = {"acknowledged": acked, "slack": int(slack), "counts": counts, "errors": []}
+    if counts is None:
+        res["errors"].append("cannot read GET %s" % _counts_path(function))
+        out(res)
+        return 1
+    stored = sum(counts.values())
+    res["stored"] = stored
+    if not idle:
+        res["errors"].append("STALL: %d queued and %d running %.0f s after the last call" % (counts["queued"], counts["running"], float(timeout)))
+    if stored < acked:
+        res["errors"].append("LOST: %d calls acknowledged with 202, only %d in the store" % (acked, stored))
+    if stored > acked + int(slack):
+        res["errors"].append("%d calls in the store for %d acknowledged (+ at most %d in flight when wrk stopped)" % (stored, acked, int(slack)))
+    if counts["failed"] or counts["dead"]:
+        res["errors"].append("%d failed and %d dead calls" % (counts["failed"], counts["dead"]))
+    out(res)
+    return 0 if not res["errors"] else 1
+
+
+def fmt_async(path, what):
+    """One async figure: rate (KEY total|enqueue: "X calls/s (N in T s)"), drain ("N calls in T s"),
+    audit ("A acknowledged / S stored / succeeded / failed / dead")."""
+    r = json.load(open(path))
+    if what in ("total", "enqueue"):
+        t = r.get(what) or {}
+        if not t.get("rate"):
+            print("FAILED (%d errors)" % len(r.get("errors", [])))
+            return
+        text = "%.0f calls/s (%d in %.2f s)" % (t["rate"], t["n"], t["seconds"])
+    elif what == "drain":
+        if "drain" in r:
+            text = "%.2f s" % r["drain"]["seconds"]
+        elif r.get("pending_at_start") is not None:
+            text = "%d calls left, done in %.2f s" % (r["pending_at_start"], r["seconds"])
+        else:
+            text = "n/a"
+    elif what == "audit":
+        c = r.get("counts") or {}
+        text = "%s acknowledged, %s stored: %s succeeded, %s failed, %s dead, %s queued/running" % (
+            r.get("acknowledged", "?"), r.get("stored", "?"), c.get("succeeded", "?"), c.get("failed", "?"),
+            c.get("dead", "?"), (c.get("queued", 0) + c.get("running", 0)) if c else "?")
+    else:
+        text = "?"
+    if r.get("errors") and what != "audit":
+        text += " [%d errors]" % len(r["errors"])
+    print(text)
+
+
+# --------------------------------------------------------------------------
 # wrk output, Swiftlet's log, the table
 # --------------------------------------------------------------------------
 
@@ -861,10 +1311,19 @@ def to_ms(text):
     return value * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def wrk_parse(path):
+def wrk_parse(path, expect=None):
     text = open(path).read()
     res = {"p50": None, "p90": None, "p99": None, "rps": None, "requests": None,
            "non2xx": 0, "socket_errors": 0, "raw_tail": text[-400:]}
+    # The answers by status that scripts/bench/post.lua prints ("bench-status CODE COUNT").
+    statuses = {m.group(1): int(m.group(2)) for m in re.finditer(r"^bench-status (\d+) (\d+)$", text, re.M)}
+    if statuses:
+        res["statuses"] = statuses
+    if expect is not None:
+        res["errors"] = ["%d answers with HTTP %s (expected %s)" % (n, code, expect)
+                         for code, n in sorted(statuses.items()) if code != str(expect)]
+        if not statuses:
+            res["errors"].append("no answer counts in the wrk output (expected HTTP %s)" % expect)
     for pct, key in (("50", "p50"), ("90", "p90"), ("99", "p99")):
         m = re.search(r"^\s+%s%%\s+(\S+)" % pct, text, re.M)
         if m:
@@ -1151,7 +1610,19 @@ def main(argv):
     elif cmd == "targets":
         targets(args[0], args[1], args[2], args[3])
     elif cmd == "wrk-parse":
-        wrk_parse(args[0])
+        wrk_parse(args[0], args[1] if len(args) > 1 else None)
+    elif cmd == "async-wait-idle":
+        return async_wait_idle(*args[:4])
+    elif cmd == "async-complete":
+        return async_complete(*args[:6])
+    elif cmd == "sync-batch":
+        sync_batch(*args[:4])
+    elif cmd == "async-e2e":
+        return async_e2e(*args[:5])
+    elif cmd == "async-audit":
+        return async_audit(args[0], args[1], args[2], args[3], args[4], args[5:])
+    elif cmd == "fmt-async":
+        fmt_async(args[0], args[1])
     elif cmd == "start-ms":
         start_ms(args[0], args[1])
     elif cmd == "fmt-cold":
