@@ -58,6 +58,19 @@ echo
 echo "\$ curl -s $SWIFTLET_URL/function/hello-python -d Linus"
 curl -sS "$SWIFTLET_URL/function/hello-python" -d Linus
 echo
+
+echo "==> an async call: queued durably, run by the workers, its result kept"
+echo "\$ swiftlet invoke hello-python --async --data Barbara"
+call_id=$("$bin" invoke hello-python --async --data Barbara)
+echo "$call_id"
+for _ in $(seq 1 100); do
+    "$bin" call "$call_id" --data-dir "$data" | grep -q '^status: *succeeded' && break
+    sleep 0.1
+done
+echo "\$ swiftlet call $call_id"
+"$bin" call "$call_id" --data-dir "$data"
+"$bin" call "$call_id" --data-dir "$data" | grep -q '^status: *succeeded' || { echo "error: the async call did not succeed" >&2; exit 1; }
+echo
 "$bin" list --data-dir "$data"
 
 echo "==> stop (SIGTERM): every sandbox is removed"

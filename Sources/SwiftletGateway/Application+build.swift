@@ -26,7 +26,7 @@ public func buildApplication(
     }
     router.add(middleware: FunctionProxy(scheduler: scheduler, maxBodyBytes: configuration.maxBodyBytes))
     if let calls = store as? any AsyncCallStore {
-        router.add(middleware: AsyncFunctionEnqueue(functions: store, calls: calls, workers: asyncWorkers, maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: AsyncFunctionEnqueue(functions: store, scheduler: scheduler, calls: calls, workers: asyncWorkers, maxBodyBytes: configuration.maxBodyBytes))
         AsyncCallsController(calls: calls, workers: asyncWorkers).addRoutes(to: router)
     }
     SystemController(version: configuration.version).addRoutes(to: router)

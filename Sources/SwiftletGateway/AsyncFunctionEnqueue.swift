@@ -5,6 +5,7 @@ import Logging
 import SwiftletCore
 import SwiftletProviders
 import SwiftletQueue
+import SwiftletScheduler
 import SwiftletStore
 
 /// Serves `POST /async-function/{name}[.{namespace}][/path…][?query]`: stores the whole request
@@ -13,6 +14,7 @@ import SwiftletStore
 /// id is refused with 409, so a client may safely resend after a lost answer).
 struct AsyncFunctionEnqueue<Context: RemoteAddressRequestContext>: RouterMiddleware {
     let functions: any FunctionStore
+    let scheduler: Scheduler
     let calls: any AsyncCallStore
     let workers: AsyncWorkers?
     let maxBodyBytes: Int
@@ -30,7 +32,11 @@ struct AsyncFunctionEnqueue<Context: RemoteAddressRequestContext>: RouterMiddlew
             )
         }
         let target = try FunctionPath(path: path, prefix: Self.prefix)
-        guard let spec = try await functions.function(named: target.name) else {
+        // The scheduler knows every deployed function without a store read; the store answers
+        // for one it does not run (yet).
+        var spec = await scheduler.deployedSpec(target.name)
+        if spec == nil { spec = try await functions.function(named: target.name) }
+        guard let spec else {
             throw SwiftletError(.notFound, "function '\(target.name)' not found; deploy it first (`swiftlet deploy \(target.name) …`)")
         }
         let callbackURL = try request.headers[.xCallbackURL].map { try CallbackURL.validate($0) }

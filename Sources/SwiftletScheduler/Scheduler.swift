@@ -144,6 +144,12 @@ public final class Scheduler: Service, Sendable {
         return try await pool.acquire(timeout: configuration.acquireTimeout)
     }
 
+    /// The spec of `name` as deployed here, or nil when it is not deployed (no store read).
+    public func deployedSpec(_ name: String) async -> FunctionSpec? {
+        guard let pool = pools.withLockedValue({ $0[name] }) else { return nil }
+        return await pool.spec
+    }
+
     /// Desired and ready instances and calls served, for the function status.
     public func status(_ name: String) async -> (replicas: Int, available: Int, invocations: Int) {
         guard let pool = pools.withLockedValue({ $0[name] }) else { return (0, 0, 0) }
