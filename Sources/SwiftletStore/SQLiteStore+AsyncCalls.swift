@@ -7,18 +7,17 @@ extension SQLiteStore {
         let headers = try AsyncCallRow.encodeHeaders(call.request.headers)
         do {
             try await pool.write { db in
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO async_calls (id, function, method, path, headers, body, callback_url, status, attempts, max_attempts,
                             created_at, updated_at, next_attempt_at, callback_status, callback_attempts)
                         VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?, 'none', 0)
-                        """,
-                    arguments: [
+                        """
+                ).execute(arguments: [
                         call.id, call.function, call.request.method, call.request.path, headers, call.request.body, call.callbackURL,
                         call.maxAttempts, call.createdAt.timeIntervalSince1970, call.createdAt.timeIntervalSince1970,
                         call.nextAttemptAt.timeIntervalSince1970,
-                    ]
-                )
+                    ])
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw SwiftletError.callExists(call.id)
@@ -61,15 +60,14 @@ extension SQLiteStore {
         let t = now.timeIntervalSince1970
         return try await pool.write { db in
             // A call whose worker died during its last allowed attempt is dead, not run again.
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE async_calls SET status = 'dead', finished_at = ?, updated_at = ?, lease_token = NULL,
                         last_error = 'the platform stopped during the last allowed attempt (' || attempts || ' of ' || max_attempts || ')',
                         callback_status = CASE WHEN callback_url IS NULL THEN 'none' ELSE 'pending' END, callback_next_at = ?
                     WHERE function = ? AND status = 'running' AND next_attempt_at <= ? AND attempts >= max_attempts
-                    """,
-                arguments: [t, t, t, function, t]
-            )
+                    """
+            ).execute(arguments: [t, t, t, function, t])
             let ids = try String.fetchAll(
                 db,
                 sql: """
@@ -81,14 +79,13 @@ extension SQLiteStore {
             guard !ids.isEmpty else { return [] }
             var calls: [AsyncCall] = []
             for id in ids {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE async_calls SET status = 'running', attempts = attempts + 1, lease_token = ?, next_attempt_at = ?,
                             started_at = ?, updated_at = ? WHERE id = ?
-                        """,
-                    arguments: [token, leaseUntil.timeIntervalSince1970, t, t, id]
-                )
-                if let row = try Row.fetchOne(db, sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?", arguments: [id]) {
+                        """
+                ).execute(arguments: [token, leaseUntil.timeIntervalSince1970, t, t, id])
+                if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?"), arguments: [id]) {
                     calls.append(try AsyncCallRow.decode(row))
                 }
             }
@@ -149,13 +146,12 @@ extension SQLiteStore {
     public func releaseCalls(ids: [String], token: String, now: Date) async throws {
         try await pool.write { db in
             for id in ids {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE async_calls SET status = 'queued', attempts = MAX(attempts - 1, 0), lease_token = NULL, next_attempt_at = ?,
                             updated_at = ? WHERE id = ? AND status = 'running' AND lease_token = ?
-                        """,
-                    arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id, token]
-                )
+                        """
+                ).execute(arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970, id, token])
             }
         }
     }
@@ -170,14 +166,13 @@ extension SQLiteStore {
             )
             var calls: [AsyncCall] = []
             for id in ids {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         UPDATE async_calls SET callback_attempts = callback_attempts + 1, callback_lease_token = ?, callback_next_at = ?
                         WHERE id = ?
-                        """,
-                    arguments: [token, leaseUntil.timeIntervalSince1970, id]
-                )
-                if let row = try Row.fetchOne(db, sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?", arguments: [id]) {
+                        """
+                ).execute(arguments: [token, leaseUntil.timeIntervalSince1970, id])
+                if let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?"), arguments: [id]) {
                     calls.append(try AsyncCallRow.decode(row))
                 }
             }
@@ -201,20 +196,19 @@ extension SQLiteStore {
             case .failed(let message): (.failed, nil, message, nil)
             }
         try await pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE async_calls SET callback_status = ?, callback_next_at = ?, callback_last_error = ?, callback_delivered_at = ?,
                         callback_lease_token = NULL, updated_at = ?
                     WHERE id = ? AND callback_status = 'pending' AND callback_lease_token = ? AND callback_attempts = ?
-                    """,
-                arguments: [status.rawValue, next, error, delivered, t, id, token, attempt]
-            )
+                    """
+            ).execute(arguments: [status.rawValue, next, error, delivered, t, id, token, attempt])
         }
     }
 
     public func call(id: String) async throws -> AsyncCall? {
         try await pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?", arguments: [id])
+            try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?"), arguments: [id])
                 .map(AsyncCallRow.decode)
         }
     }
@@ -264,16 +258,15 @@ extension SQLiteStore {
             guard current == .dead || current == .failed else {
                 throw SwiftletError.callNotRetryable(id, current)
             }
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     UPDATE async_calls SET status = 'queued', attempts = 0, next_attempt_at = ?, updated_at = ?, finished_at = NULL,
                         lease_token = NULL, callback_status = 'none', callback_attempts = 0, callback_next_at = NULL,
                         callback_lease_token = NULL, callback_last_error = NULL, callback_delivered_at = NULL
                     WHERE id = ?
-                    """,
-                arguments: [t, t, id]
-            )
-            guard let row = try Row.fetchOne(db, sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?", arguments: [id]) else {
+                    """
+            ).execute(arguments: [t, t, id])
+            guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT \(AsyncCallRow.allColumns) FROM async_calls WHERE id = ?"), arguments: [id]) else {
                 throw SwiftletError.callNotFound(id)
             }
             return try AsyncCallRow.decode(row)
@@ -282,13 +275,12 @@ extension SQLiteStore {
 
     public func purgeCalls(finishedBefore cutoff: Date) async throws -> Int {
         try await pool.write { db in
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     DELETE FROM async_calls WHERE status IN ('succeeded', 'failed', 'dead') AND finished_at < ?
                     AND callback_status != 'pending'
-                    """,
-                arguments: [cutoff.timeIntervalSince1970]
-            )
+                    """
+            ).execute(arguments: [cutoff.timeIntervalSince1970])
             return db.changesCount
         }
     }
