@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import SwiftletCore
 import SwiftletGateway
@@ -56,11 +57,21 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("async-retention"), help: "How long results of finished async calls are kept, e.g. 24h.")
     var asyncRetention: String = "24h"
 
+    @Option(name: .customLong("metrics-port"), help: "The port of the separate, unauthenticated Prometheus /metrics listener (0 picks a free one).")
+    var metricsPort: Int = 8082
+
+    @Flag(name: .customLong("no-metrics-port"), help: "Serve /metrics only on the main port.")
+    var noMetricsPort: Bool = false
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
+        guard noMetricsPort || metricsPort == 0 || metricsPort != port else {
+            throw ValidationError("--metrics-port must differ from --port (or use --no-metrics-port)")
+        }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try warmPoolSettings()
@@ -126,7 +137,10 @@ struct UpCommand: AsyncParsableCommand {
             logger: logger
         )
         try await provider.start()
-        let scheduler = Scheduler(provider: provider, logger: logger)
+        // The one Prometheus registry of the process; the libraries write to it through swift-metrics.
+        let registry = PrometheusCollectorRegistry()
+        let metricsFactory = PrometheusMetricsFactory(registry: registry)
+        let scheduler = Scheduler(provider: provider, logger: logger, metrics: FunctionMetrics(factory: metricsFactory))
         let functions = try await store.allFunctions()
         for spec in functions {
             await scheduler.deploy(spec)
@@ -155,21 +169,34 @@ struct UpCommand: AsyncParsableCommand {
         let callbackClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPCallbackSender.clientConfiguration)
         let workers = AsyncWorkers(
             store: store, functions: store, invoker: SchedulerInvoker(scheduler: scheduler, maxResultBytes: maxBodyBytes),
-            callbacks: HTTPCallbackSender(client: callbackClient), configuration: asyncSettings, logger: logger
+            callbacks: HTTPCallbackSender(client: callbackClient), configuration: asyncSettings, logger: logger, metrics: metricsFactory
         )
         let app = buildApplication(
             configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images,
-            warmPool: provider.warmPool, asyncWorkers: workers, logger: logger,
+            warmPool: provider.warmPool, asyncWorkers: workers, metrics: registry, logger: logger,
             onServerRunning: { port in
                 print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
                 print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")
                 fflush(nil)
             }
         )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] =
+            (provider.warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+            + [.init(service: scheduler), .init(service: workers), .init(service: app)]
+        if !noMetricsPort {
+            let metricsApp = buildMetricsApplication(
+                endpoint: MetricsEndpoint(registry: registry, scheduler: scheduler, warmPool: provider.warmPool, asyncWorkers: workers),
+                bindAddress: bindAddress, port: metricsPort, logger: logger,
+                onServerRunning: { port in
+                    print("metrics: http://\(bindAddress):\(port)/metrics")
+                    fflush(nil)
+                }
+            )
+            services.append(.init(service: metricsApp))
+        }
         let group = ServiceGroup(
             configuration: .init(
-                services: (provider.warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
-                    + [.init(service: scheduler), .init(service: workers), .init(service: app)],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -179,6 +206,13 @@ struct UpCommand: AsyncParsableCommand {
         } catch {
             try? await callbackClient.shutdown()
             await provider.shutdown()
+            if "\(error)".contains("Address already in use") {
+                let ports = noMetricsPort ? "\(bind):\(port)" : "\(bind):\(port) (gateway) or \(bind):\(metricsPort) (metrics)"
+                throw SwiftletError(
+                    .internal,
+                    "cannot listen on \(ports): the address is already in use; stop what uses it, or choose --port / --metrics-port (0 picks a free one) or --no-metrics-port"
+                )
+            }
             throw SwiftletError(.internal, "swiftlet stopped: \(error)")
         }
         try? await callbackClient.shutdown()

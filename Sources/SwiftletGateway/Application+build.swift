@@ -1,5 +1,6 @@
 import Hummingbird
 import Logging
+import Prometheus
 import SwiftletCore
 import SwiftletProviders
 import SwiftletQueue
@@ -8,7 +9,8 @@ import SwiftletStore
 
 /// Builds the gateway application the binary and the tests run. The async routes are served
 /// when `store` is also an ``AsyncCallStore`` (both built-in stores are); `asyncWorkers` is told
-/// about each queued call.
+/// about each queued call. With `metrics`, `GET /metrics` serves that registry (which the
+/// scheduler's and workers' factories should write to) and every request's duration is recorded.
 ///
 /// ```swift
 /// let app = buildApplication(configuration: config, store: store, scheduler: scheduler, provider: provider, logger: logger)
@@ -17,10 +19,14 @@ import SwiftletStore
 public func buildApplication(
     configuration: GatewayConfiguration, store: any FunctionStore, scheduler: Scheduler, provider: any Provider,
     images: (any ImageCatalog)? = nil, warmPool: WarmPool? = nil, asyncWorkers: AsyncWorkers? = nil,
-    validator: DeploymentValidator = DeploymentValidator(), logger: Logger,
+    validator: DeploymentValidator = DeploymentValidator(), metrics: PrometheusCollectorRegistry? = nil, logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: SwiftletRequestContext.self)
+    if let metrics {
+        router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: metrics)))
+        MetricsEndpoint(registry: metrics, scheduler: scheduler, warmPool: warmPool, asyncWorkers: asyncWorkers).addRoutes(to: router)
+    }
     if let credentials = configuration.credentials {
         router.add(middleware: BasicAuthMiddleware(credentials: credentials))
     }

@@ -31,7 +31,19 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
 
         let body = try await Self.collectBody(request, limit: maxBodyBytes)
 
-        let lease = try await scheduler.acquire(functionName)
+        let metrics = scheduler.metrics
+        let clock = ContinuousClock()
+        let begin = clock.now
+        let lease: InstanceLease
+        do {
+            lease = try await scheduler.acquire(functionName)
+            metrics.callStarted(functionName)
+        } catch let error as SwiftletError where error.code != .notFound {
+            // Unknown functions are not counted, so that their names cannot grow the metrics.
+            metrics.callStarted(functionName)
+            metrics.callFinished(functionName, code: Int(error.status.code), duration: clock.now - begin)
+            throw error
+        }
         let timeout = lease.timeout
 
         var head = HTTPRequest(method: request.method, scheme: nil, authority: "127.0.0.1:8080", path: subPath + (request.uri.query.map { "?" + $0 } ?? ""))
@@ -47,10 +59,12 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
             response = try await lease.instance.send(ProxyRequest(head: head, body: body), timeout: timeout)
         } catch ProxyError.timeout {
             lease.end()
+            metrics.callFinished(functionName, code: 504, duration: clock.now - begin)
             logger.warning("function timed out", metadata: ["swiftlet.timeout": "\(timeout)"])
             throw SwiftletError(.timeout, "function '\(functionName)' did not answer within \(timeout) (its exec_timeout)")
         } catch {
             lease.end(failed: true)
+            metrics.callFinished(functionName, code: 502, duration: clock.now - begin)
             logger.warning("function failed", metadata: ["error": "\(error)"])
             throw SwiftletError(.badGateway, "function '\(functionName)' failed: its instance crashed or closed the connection; check its logs")
         }
@@ -63,6 +77,7 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
         headers[.xStartTime] = String(Self.unixNanos(start))
         let contentLength = response.head.headerFields[.contentLength].flatMap(Int.init)
         let stream = response.body
+        let code = response.head.status.code
         return Response(
             status: response.head.status, headers: headers,
             body: ResponseBody(contentLength: contentLength) { writer in
@@ -72,9 +87,11 @@ struct FunctionProxy<Context: RemoteAddressRequestContext>: RouterMiddleware {
                     }
                     try await writer.finish(nil)
                     lease.end()
+                    metrics.callFinished(functionName, code: code, duration: clock.now - begin)
                 } catch {
                     stream.abandon()
                     lease.end(failed: !(error is CancellationError))
+                    metrics.callFinished(functionName, code: code, duration: clock.now - begin)
                     throw error
                 }
             }

@@ -25,6 +25,12 @@ public final class NativeInstance: FunctionInstance {
 
     public var hasExited: Bool { sandbox.hasExited }
 
+    /// Reads the sandbox's cgroup (a few small sysfs files).
+    public func resourceUsage() -> InstanceUsage? {
+        guard !sandbox.hasExited, let usage = CgroupUsage.read(path: sandbox.cgroupPath) else { return nil }
+        return InstanceUsage(memoryBytes: usage.memoryBytes, cpuSeconds: usage.cpuSeconds)
+    }
+
     public func waitUntilReady(timeout: Duration) async throws {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout

@@ -39,4 +39,25 @@ public protocol FunctionInstance: AnyObject, Sendable {
     func waitForExit() async
     /// Stops the instance and removes everything it used.
     func stop() async
+    /// The memory and CPU the instance has used, or nil when unknown (read when metrics are scraped).
+    func resourceUsage() -> InstanceUsage?
+}
+
+/// The memory and CPU an instance has used.
+public struct InstanceUsage: Sendable, Equatable {
+    /// Memory in use, in bytes.
+    public var memoryBytes: Int64
+    /// CPU time used so far, in seconds.
+    public var cpuSeconds: Double
+
+    /// Creates a usage.
+    public init(memoryBytes: Int64, cpuSeconds: Double) {
+        self.memoryBytes = memoryBytes
+        self.cpuSeconds = cpuSeconds
+    }
+}
+
+extension FunctionInstance {
+    /// Unknown by default.
+    public func resourceUsage() -> InstanceUsage? { nil }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -35,6 +36,8 @@ public final class AsyncWorkers: Service, Sendable {
         public var pollInterval: Duration
         /// How long graceful shutdown waits for running calls.
         public var drainTimeout: Duration
+        /// How often the gauge of calls by status is refreshed from the store.
+        public var metricsInterval: Duration
 
         /// Creates a configuration.
         public init(
@@ -42,7 +45,7 @@ public final class AsyncWorkers: Service, Sendable {
             callbackWorkers: Int = 16, callbackMaxAttempts: Int = 10,
             callbackRetry: RetryPolicy = RetryPolicy(initial: .seconds(1), maximum: .seconds(600)),
             retention: Duration = .seconds(24 * 3600), purgeInterval: Duration = .seconds(60), pollInterval: Duration = .seconds(1),
-            drainTimeout: Duration = .seconds(10)
+            drainTimeout: Duration = .seconds(10), metricsInterval: Duration = .seconds(5)
         ) {
             self.workers = max(1, workers)
             self.leaseDuration = max(leaseDuration, .milliseconds(300))
@@ -54,6 +57,7 @@ public final class AsyncWorkers: Service, Sendable {
             self.purgeInterval = purgeInterval
             self.pollInterval = pollInterval
             self.drainTimeout = drainTimeout
+            self.metricsInterval = metricsInterval
         }
     }
 
@@ -77,6 +81,7 @@ public final class AsyncWorkers: Service, Sendable {
     let callbacks: any CallbackSender
     let configuration: Configuration
     let logger: Logger
+    let metrics: AsyncMetrics
     let now: @Sendable () -> Date
     let random: @Sendable (ClosedRange<Double>) -> Double
     /// This process's lease token: leases of a process that died are never renewed.
@@ -85,10 +90,11 @@ public final class AsyncWorkers: Service, Sendable {
     let callWake = WakeSignal()
     let callbackWake = WakeSignal()
 
-    /// Creates the workers. `now` and `random` are injected so tests control time and jitter.
+    /// Creates the workers, emitting their metrics through `metrics`. `now` and `random` are
+    /// injected so tests control time and jitter.
     public init(
         store: any AsyncCallStore, functions: any FunctionStore, invoker: any AsyncInvoker, callbacks: any CallbackSender,
-        configuration: Configuration = Configuration(), logger: Logger,
+        configuration: Configuration = Configuration(), logger: Logger, metrics: any MetricsFactory = MetricsSystem.factory,
         now: @escaping @Sendable () -> Date = { Date() }, random: @escaping @Sendable (ClosedRange<Double>) -> Double = { Double.random(in: $0) }
     ) {
         self.store = store
@@ -97,6 +103,7 @@ public final class AsyncWorkers: Service, Sendable {
         self.callbacks = callbacks
         self.configuration = configuration
         self.logger = logger
+        self.metrics = AsyncMetrics(factory: metrics)
         self.now = now
         self.random = random
     }
@@ -116,6 +123,7 @@ public final class AsyncWorkers: Service, Sendable {
             group.addTask { await self.renewLoop() }
             group.addTask { await self.purgeLoop() }
             group.addTask { await self.callbackLoop() }
+            group.addTask { await self.metricsLoop() }
             await withGracefulShutdownHandler {
                 await self.dispatchLoop(group: &group)
             } onGracefulShutdown: {
@@ -219,6 +227,7 @@ public final class AsyncWorkers: Service, Sendable {
                 logger.error("cannot record an async call's outcome; its lease will expire and it will run again", metadata: ["error": "\(error)"])
             }
         }
+        metrics.finished(call.function, outcome: outcome)
         switch outcome {
         case .succeeded: logger.debug("async call succeeded", metadata: ["swiftlet.attempt": "\(call.attempts)"])
         case .failed(_, let error): logger.info("async call failed", metadata: ["error": "\(error ?? "")"])
@@ -268,6 +277,24 @@ public final class AsyncWorkers: Service, Sendable {
                 logger.error("cannot purge old async call results", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: configuration.purgeInterval)
+        }
+    }
+
+    // MARK: Metrics
+
+    /// Sets the gauge of calls by status (`swiftlet_async_calls{status}`) from the store.
+    public func refreshMetrics() async {
+        do {
+            metrics.record(counts: try await store.callCounts(function: nil))
+        } catch {
+            logger.debug("cannot count async calls for the metrics", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func metricsLoop() async {
+        while !Task.isCancelled {
+            await refreshMetrics()
+            try? await Task.sleep(for: configuration.metricsInterval)
         }
     }
 
@@ -324,6 +351,7 @@ public final class AsyncWorkers: Service, Sendable {
             guard !Task.isCancelled else { return }
             outcome = failure("cannot reach the callback URL: \(error)", call: call)
         }
+        metrics.delivered(outcome)
         if case .failed(let error) = outcome { logger.warning("callback delivery failed for good", metadata: ["error": "\(error)"]) }
         do {
             try await store.finishCallback(id: call.id, token: token, attempt: call.callback.attempts, outcome: outcome, now: now())

@@ -17,7 +17,24 @@ public struct SchedulerInvoker: AsyncInvoker {
         self.maxResultBytes = maxResultBytes
     }
 
+    /// Runs `call` and records it in the scheduler's call metrics (as OpenFaaS counts async
+    /// calls in `gateway_function_invocation_total`), with the status a sync call would get;
+    /// calls to a function that no longer exists are not counted, as for sync calls.
     public func invoke(_ call: AsyncCall) async -> AsyncAttempt {
+        let started = ContinuousClock.now
+        let attempt = await run(call)
+        let code: Int
+        switch attempt {
+        case .answered(let result): code = result.status
+        case .failed(_, let status, _, _): code = status
+        }
+        if case .failed(_, 404, _, _) = attempt { return attempt }
+        scheduler.metrics.callStarted(call.function)
+        scheduler.metrics.callFinished(call.function, code: code, duration: ContinuousClock.now - started)
+        return attempt
+    }
+
+    private func run(_ call: AsyncCall) async -> AsyncAttempt {
         let started = ContinuousClock.now
         let lease: InstanceLease
         do {

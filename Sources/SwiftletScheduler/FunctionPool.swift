@@ -30,6 +30,7 @@ actor FunctionPool {
     private let provider: any Provider
     private let configuration: Scheduler.Configuration
     private let logger: Logger
+    private let metrics: FunctionMetrics
     private let clock = ContinuousClock()
 
     // Autoscaler state.
@@ -50,7 +51,7 @@ actor FunctionPool {
 
     init(
         spec: FunctionSpec, provider: any Provider, configuration: Scheduler.Configuration, logger: Logger,
-        submit: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void
+        metrics: FunctionMetrics = FunctionMetrics(), submit: @escaping @Sendable (@escaping @Sendable () async -> Void) -> Void
     ) {
         self.spec = spec
         self.scaling = ScalingLabels(spec)
@@ -59,6 +60,7 @@ actor FunctionPool {
         self.provider = provider
         self.configuration = configuration
         self.submit = submit
+        self.metrics = metrics
         var logger = logger
         logger[metadataKey: "swiftlet.function"] = "\(spec.name)"
         self.logger = logger
@@ -77,6 +79,19 @@ actor FunctionPool {
     var invocationCount: Int { routing.invocationCount }
     /// Instances wanted.
     var replicas: Int { desired }
+
+    /// Instances by state (``FunctionMetrics/instanceStates``) and the running ones' resource
+    /// usage, for the metrics.
+    func snapshot() -> (desired: Int, states: [String: Int], usage: [(instance: String, usage: InstanceUsage)]) {
+        var states = ["starting": starting, "ready": 0, "unhealthy": 0, "draining": 0]
+        var usage: [(instance: String, usage: InstanceUsage)] = []
+        for entry in routing.all {
+            let state = routing.isDraining(entry) ? "draining" : (entry.healthy && !entry.instance.hasExited ? "ready" : "unhealthy")
+            states[state, default: 0] += 1
+            if let used = entry.instance.resourceUsage() { usage.append((entry.instance.id, used)) }
+        }
+        return (desired, states, usage)
+    }
 
     // MARK: Starting and stopping instances
 
@@ -142,6 +157,7 @@ actor FunctionPool {
         let provider = self.provider
         let timeout = configuration.readinessTimeout
         let logger = self.logger
+        let metrics = self.metrics
         submit { [self] in
             let clock = ContinuousClock()
             let begin = clock.now
@@ -153,6 +169,7 @@ actor FunctionPool {
                     await instance.stop()
                     throw error
                 }
+                metrics.coldStart(spec.name, duration: clock.now - begin)
                 logger.info(
                     "instance ready",
                     metadata: ["swiftlet.instance": "\(instance.id)", "swiftlet.start_ms": "\((clock.now - begin).inMilliseconds)"]
@@ -165,6 +182,7 @@ actor FunctionPool {
                 if Task.isCancelled {
                     logger.debug("instance start cancelled by shutdown", metadata: ["error": "\(failure.message)"])
                 } else {
+                    metrics.startFailed(spec.name)
                     logger.error("instance failed to start", metadata: ["error": "\(failure.message)"])
                 }
                 await self.startFailed(failure)
@@ -204,6 +222,7 @@ actor FunctionPool {
         routing.remove(entry)
         if !routing.isDraining(entry) && !removed {
             logger.warning("instance exited; replacing it", metadata: ["swiftlet.instance": "\(instance.id)"])
+            metrics.instanceExited(spec.name)
             consecutiveFailures += 1
             await instance.stop()
             reconcile()

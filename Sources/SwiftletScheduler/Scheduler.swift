@@ -45,13 +45,16 @@ public final class Scheduler: Service, Sendable {
     private let provider: any Provider
     private let configuration: Configuration
     private let logger: Logger
+    /// The metrics of calls and instances; `invocationCount` in a status comes from them.
+    public let metrics: FunctionMetrics
     private let pools = NIOLockedValueBox<[String: FunctionPool]>([:])
     private let work: AsyncStream<@Sendable () async -> Void>
     private let workContinuation: AsyncStream<@Sendable () async -> Void>.Continuation
 
-    /// Creates a scheduler over `provider`.
-    public init(provider: any Provider, configuration: Configuration = Configuration(), logger: Logger) {
+    /// Creates a scheduler over `provider`, emitting its metrics through `metrics`.
+    public init(provider: any Provider, configuration: Configuration = Configuration(), logger: Logger, metrics: FunctionMetrics = FunctionMetrics()) {
         self.provider = provider
+        self.metrics = metrics
         self.configuration = configuration
         self.logger = logger
         (work, workContinuation) = AsyncStream.makeStream(of: (@Sendable () async -> Void).self)
@@ -93,7 +96,7 @@ public final class Scheduler: Service, Sendable {
     /// Starts serving `spec` (a new function, or one restored at start-up).
     public func deploy(_ spec: FunctionSpec) async {
         let pool = FunctionPool(
-            spec: spec, provider: provider, configuration: configuration, logger: logger,
+            spec: spec, provider: provider, configuration: configuration, logger: logger, metrics: metrics,
             submit: { [weak self] job in self?.submit(job) }
         )
         let previous = pools.withLockedValue { pools in
@@ -152,7 +155,32 @@ public final class Scheduler: Service, Sendable {
 
     /// Desired and ready instances and calls served, for the function status.
     public func status(_ name: String) async -> (replicas: Int, available: Int, invocations: Int) {
-        guard let pool = pools.withLockedValue({ $0[name] }) else { return (0, 0, 0) }
-        return (await pool.replicas, await pool.availableReplicas, await pool.invocationCount)
+        let invocations = metrics.invocations(of: name)
+        guard let pool = pools.withLockedValue({ $0[name] }) else { return (0, 0, invocations) }
+        return (await pool.replicas, await pool.availableReplicas, invocations)
+    }
+
+    /// Brings the gauges up to date: `gateway_service_count`, instances by state, and each
+    /// running instance's memory and CPU (read from its cgroup). Called when metrics are scraped;
+    /// the gauges of removed functions and stopped instances disappear.
+    public func refreshMetrics() async {
+        let all = pools.withLockedValue { Array($0) }
+        typealias Key = FunctionMetrics.GaugeKey
+        typealias Name = FunctionMetrics.Name
+        var values: [Key: Double] = [:]
+        for (name, pool) in all {
+            let snapshot = await pool.snapshot()
+            let function = FunctionMetrics.label(name)
+            values[Key(Name.serviceCount, [("function_name", function)])] = Double(snapshot.desired)
+            for (state, count) in snapshot.states {
+                values[Key(Name.instances, [("function_name", function), ("state", state)])] = Double(count)
+            }
+            for (instance, usage) in snapshot.usage {
+                let dimensions = [("function_name", function), ("instance", instance)]
+                values[Key(Name.instanceMemory, dimensions)] = Double(usage.memoryBytes)
+                values[Key(Name.instanceCPU, dimensions)] = usage.cpuSeconds
+            }
+        }
+        metrics.setGauges(values, owned: [Name.serviceCount, Name.instances, Name.instanceMemory, Name.instanceCPU])
     }
 }

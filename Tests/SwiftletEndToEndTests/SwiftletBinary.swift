@@ -79,7 +79,9 @@ enum SwiftletBinary {
         let handle = try FileHandle(forWritingTo: log)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try path)
-        process.arguments = ["up", "--data-dir", dataDirectory, "--port", String(port)] + extra
+        // A free metrics port unless the test chooses, so that several platforms can run at once.
+        let metrics = extra.contains { $0.contains("metrics-port") } ? [] : ["--metrics-port", "0"]
+        process.arguments = ["up", "--data-dir", dataDirectory, "--port", String(port)] + metrics + extra
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

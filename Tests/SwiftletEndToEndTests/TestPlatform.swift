@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
+import Prometheus
 import ServiceLifecycle
 import SwiftletCore
 import SwiftletGateway
@@ -24,6 +25,8 @@ final class TestPlatform: Sendable {
     let store: SQLiteStore
     let provider: NativeProvider
     let workers: AsyncWorkers
+    /// The registry `/metrics` serves.
+    let registry: PrometheusCollectorRegistry
     private let callbackClient: HTTPClient
     private let group: ServiceGroup
     private let runTask: Task<Void, any Error>
@@ -33,9 +36,11 @@ final class TestPlatform: Sendable {
 
     private init(
         dataDirectory: String, port: Int, credentials: BasicCredentials, logs: RecordingLogSink, store: SQLiteStore,
-        provider: NativeProvider, workers: AsyncWorkers, callbackClient: HTTPClient, group: ServiceGroup, runTask: Task<Void, any Error>
+        provider: NativeProvider, workers: AsyncWorkers, registry: PrometheusCollectorRegistry, callbackClient: HTTPClient, group: ServiceGroup,
+        runTask: Task<Void, any Error>
     ) {
         self.workers = workers
+        self.registry = registry
         self.callbackClient = callbackClient
         self.dataDirectory = dataDirectory
         self.port = port
@@ -64,7 +69,9 @@ final class TestPlatform: Sendable {
             logger: logger
         )
         try await provider.start()
-        let scheduler = Scheduler(provider: provider, configuration: scheduling, logger: logger)
+        let registry = PrometheusCollectorRegistry()
+        let metrics = PrometheusMetricsFactory(registry: registry)
+        let scheduler = Scheduler(provider: provider, configuration: scheduling, logger: logger, metrics: FunctionMetrics(factory: metrics))
         for spec in try await store.allFunctions() {
             await scheduler.deploy(spec)
         }
@@ -73,7 +80,8 @@ final class TestPlatform: Sendable {
         let callbackClient = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: HTTPCallbackSender.clientConfiguration)
         let workers = AsyncWorkers(
             store: store, functions: store, invoker: SchedulerInvoker(scheduler: scheduler, maxResultBytes: maxBodyBytes),
-            callbacks: HTTPCallbackSender(client: callbackClient, timeout: .seconds(5)), configuration: async, logger: logger
+            callbacks: HTTPCallbackSender(client: callbackClient, timeout: .seconds(5)), configuration: async, logger: logger,
+            metrics: metrics
         )
         let app = buildApplication(
             configuration: GatewayConfiguration(
@@ -81,7 +89,7 @@ final class TestPlatform: Sendable {
                 uploadDirectory: directory + "/uploads"
             ),
             store: store, scheduler: scheduler, provider: provider, images: images, warmPool: provider.warmPool, asyncWorkers: workers,
-            logger: logger, onServerRunning: { port in portBox.set(port) }
+            metrics: registry, logger: logger, onServerRunning: { port in portBox.set(port) }
         )
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
             (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: scheduler), .init(service: workers), .init(service: app)]
@@ -90,7 +98,7 @@ final class TestPlatform: Sendable {
         let port = try await portBox.wait()
         return TestPlatform(
             dataDirectory: directory, port: port, credentials: credentials, logs: logs, store: store, provider: provider,
-            workers: workers, callbackClient: callbackClient, group: group, runTask: runTask
+            workers: workers, registry: registry, callbackClient: callbackClient, group: group, runTask: runTask
         )
     }
 

@@ -103,3 +103,10 @@ final class FakeInstance: FunctionInstance {
         crash()
     }
 }
+
+extension FakeInstance {
+    /// A fixed usage while running, so the cgroup gauges have something to show.
+    func resourceUsage() -> InstanceUsage? {
+        hasExited ? nil : InstanceUsage(memoryBytes: 12_345_678, cpuSeconds: 0.5)
+    }
+}

@@ -63,6 +63,8 @@ struct ScalingTests {
             let instance = response.head.headerFields[HTTPField.Name("X-Instance")!] ?? ""
             log?.record(instance: instance, lease: lease.instance.id, start: start, end: .now)
             lease.end()
+            // Counted as the gateway's proxy counts it (`invocationCount` comes from these metrics).
+            scheduler.metrics.callFinished(name, code: Int(response.head.status.code), duration: .now - start)
             return instance
         } catch {
             lease.end(failed: true)
