@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
     ],
     targets: [
         // Linux syscalls Glibc does not export (setns, unshare).
@@ -133,6 +134,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Per-function instance logs: timestamped, rotated files on disk and live followers.
+        .target(
+            name: "SwiftletLogs",
+            dependencies: [
+                "SwiftletSandbox",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Hummingbird application: OpenFaaS routes, proxy, auth.
         .target(
             name: "SwiftletGateway",
@@ -142,7 +155,9 @@ let package = Package(
                 "SwiftletScheduler",
                 "SwiftletProviders",
                 "SwiftletQueue",
+                "SwiftletLogs",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -162,6 +177,7 @@ let package = Package(
                 "SwiftletScheduler",
                 "SwiftletQueue",
                 "SwiftletGateway",
+                "SwiftletLogs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),
@@ -203,6 +219,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwiftletLogsTests",
+            dependencies: ["SwiftletLogs", "SwiftletSandbox"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwiftletQueueTests",
             dependencies: [
                 "SwiftletQueue", "SwiftletStore", "SwiftletCore",
@@ -215,7 +236,10 @@ let package = Package(
             name: "SwiftletGatewayTests",
             dependencies: [
                 "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletQueue", "SwiftletCore",
+                "SwiftletLogs",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -229,7 +253,7 @@ let package = Package(
             name: "SwiftletEndToEndTests",
             dependencies: [
                 "SwiftletCLI", "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders",
-                "SwiftletSandbox", "SwiftletQueue", "SwiftletCore",
+                "SwiftletSandbox", "SwiftletQueue", "SwiftletCore", "SwiftletLogs",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

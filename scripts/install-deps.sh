@@ -35,4 +35,10 @@ if [ "$node_path" != /usr/bin/node ]; then
     echo "error: node is at $node_path; Swiftlet's sandboxes see the host's /usr only, so node must be /usr/bin/node (apt-get install nodejs)" >&2
     exit 1
 fi
+# debugpy: the python debugger of debug mode (functions still run without it; the runner says so).
+if ! /usr/bin/python3 -c "import debugpy" >/dev/null 2>&1; then
+    echo "==> pip install debugpy (for debug mode)"
+    /usr/bin/python3 -m pip install -q --break-system-packages --root-user-action=ignore debugpy \
+        || echo "warning: cannot install debugpy; python functions in debug mode run without a debugger" >&2
+fi
 echo "==> dependencies ready: $(runc --version | head -1), $(/usr/bin/python3 --version), node $(/usr/bin/node --version)"

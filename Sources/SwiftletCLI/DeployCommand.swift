@@ -50,6 +50,9 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(name: .long, help: "CPU limit, like 500m or 1.")
     var cpu: String?
 
+    @Flag(name: .long, help: "Debug mode: one instance, 1 h exec timeout, and the runtime's debugger forwarded to the host (see `swiftlet describe`).")
+    var debug = false
+
     func validate() throws {
         if file == nil {
             guard name != nil else { throw ValidationError("give a function name, or -f stack.yml") }
@@ -80,7 +83,9 @@ struct DeployCommand: AsyncParsableCommand {
                     throw SwiftletError(.invalidInput, "no function named '\(filter ?? "")' in \(file)")
                 }
                 for function in selected {
-                    try await deploy(try Self.deployment(function, baseDirectory: stackDirectory), client: client, baseURL: options.baseURL)
+                    var deployment = try Self.deployment(function, baseDirectory: stackDirectory)
+                    if debug { deployment.debug = true }
+                    try await deploy(deployment, client: client, baseURL: options.baseURL)
                 }
             } else {
                 client = try gatewayOptions.client()
@@ -96,6 +101,7 @@ struct DeployCommand: AsyncParsableCommand {
                 deployment.envVars = try Self.pairs(env, what: "--env")
                 deployment.labels = try Self.pairs(labels, what: "--label")
                 deployment.secrets = secrets.isEmpty ? nil : secrets
+                deployment.debug = debug ? true : nil
                 if memory != nil || cpu != nil {
                     deployment.limits = FunctionResources(memory: memory, cpu: cpu)
                 }
@@ -116,6 +122,9 @@ struct DeployCommand: AsyncParsableCommand {
         try client.check(answer, "deploy of '\(deployment.service)' failed")
         let kind = deployment.runtime ?? deployment.image ?? ""
         print("\(verb) \(deployment.service) (\(kind)); call it at \(baseURL)/function/\(deployment.service)")
+        if deployment.debug == true || deployment.labels?[DebugMode.label] == "true" {
+            print("debug mode: `swiftlet describe \(deployment.service)` shows where its debugger listens once the instance runs")
+        }
     }
 
     /// The deployment for a stack-file function: a code function from `lang` + `handler`, else

@@ -23,6 +23,14 @@ struct DescribeCommand: AsyncParsableCommand {
                 ("Invocations", String(Int(status.invocationCount))), ("Created", status.createdAt),
                 ("URL", "\(gatewayOptions.baseURL)/function/\(status.name)"),
             ]
+            if status.debug == true {
+                lines.append(("Debug", "on (one instance, exec timeout 1h)"))
+                let debuggers = (status.annotations ?? [:]).filter { $0.key.hasPrefix(DebugMode.annotationPrefix) }
+                for (key, endpoint) in debuggers.sorted(by: { $0.key < $1.key }) {
+                    lines.append(("Debugger", "\(key.dropFirst(DebugMode.annotationPrefix.count)) at \(endpoint)"))
+                }
+                if debuggers.isEmpty { lines.append(("Debugger", "not listening yet (no running instance)")) }
+            }
             if let digest = status.codeDigest { lines.append(("Code", "sha256:" + digest)) }
             if let memory = status.limits?.memory { lines.append(("Memory limit", memory)) }
             if let cpu = status.limits?.cpu { lines.append(("CPU limit", cpu)) }

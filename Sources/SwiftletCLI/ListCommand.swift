@@ -13,8 +13,13 @@ struct ListCommand: AsyncParsableCommand {
             let answer = try await client.send(.GET, "/system/functions")
             try client.check(answer, "listing functions failed")
             let functions = try client.decode([FunctionStatus].self, answer)
-            let rows = [["NAME", "RUNTIME", "REPLICAS", "AVAILABLE", "INVOCATIONS"]]
-                + functions.map { [$0.name, $0.runtime ?? $0.image, String($0.replicas), String($0.availableReplicas), String(Int($0.invocationCount))] }
+            let rows = [["NAME", "RUNTIME", "REPLICAS", "AVAILABLE", "INVOCATIONS", "MODE"]]
+                + functions.map {
+                    [
+                        $0.name, $0.runtime ?? $0.image, String($0.replicas), String($0.availableReplicas), String(Int($0.invocationCount)),
+                        $0.debug == true ? "debug" : "-",
+                    ]
+                }
             printTable(rows)
         }
     }

@@ -6,6 +6,7 @@ import Prometheus
 import ServiceLifecycle
 import SwiftletCore
 import SwiftletGateway
+import SwiftletLogs
 import SwiftletProviders
 import SwiftletQueue
 import SwiftletScheduler
@@ -66,6 +67,12 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("log-max-bytes"), help: "The size at which a function's instance log file rotates, in bytes.")
+    var logMaxBytes: Int = 10 * 1024 * 1024
+
+    @Option(name: .customLong("log-files"), help: "How many instance log files (current and rotated) are kept per function.")
+    var logFiles: Int = 3
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be between 0 and 65535") }
@@ -73,6 +80,8 @@ struct UpCommand: AsyncParsableCommand {
             throw ValidationError("--metrics-port must differ from --port (or use --no-metrics-port)")
         }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        guard logMaxBytes >= 1024 else { throw ValidationError("--log-max-bytes must be at least 1024") }
+        guard (1...100).contains(logFiles) else { throw ValidationError("--log-files must be between 1 and 100") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try warmPoolSettings()
         _ = try asyncConfiguration()
@@ -128,12 +137,22 @@ struct UpCommand: AsyncParsableCommand {
         let dataDirectory = DataDirectory(option: dataDir)
         let createdPassword = try dataDirectory.prepare()
         let store = try SQLiteStore(path: dataDirectory.database, logger: logger)
+        let logStore = FunctionLogStore(
+            configuration: .init(directory: dataDirectory.path + "/logs", maxFileBytes: logMaxBytes, files: logFiles), logger: logger
+        )
+        // Instance output goes to the platform log and to the per-function log files.
+        let instanceLogs = CombinedLogSink([LoggerLogSink(logger: logger), logStore])
         let images = StoreImageCatalog(
             dataDirectory: dataDirectory.path, configuration: .init(insecureRegistries: Set(insecureRegistries)), logger: logger
         )
+        var providerConfiguration = NativeProvider.Configuration(dataDirectory: dataDirectory.path, runtimePath: runc)
+        // Debug-mode debugger ports are forwarded to this host address (a warning is logged if not loopback).
+        if let address = ProcessInfo.processInfo.environment["DEBUG_BIND_ADDRESS"], !address.isEmpty {
+            providerConfiguration.debugBindAddress = address
+        }
         let provider = try NativeProvider(
-            configuration: .init(dataDirectory: dataDirectory.path, runtimePath: runc),
-            codeSource: store, secrets: store, images: images, warmPool: try warmPoolSettings(), sink: LoggerLogSink(logger: logger),
+            configuration: providerConfiguration,
+            codeSource: store, secrets: store, images: images, warmPool: try warmPoolSettings(), sink: instanceLogs,
             logger: logger
         )
         try await provider.start()
@@ -173,7 +192,7 @@ struct UpCommand: AsyncParsableCommand {
         )
         let app = buildApplication(
             configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images,
-            warmPool: provider.warmPool, asyncWorkers: workers, metrics: registry, logger: logger,
+            warmPool: provider.warmPool, asyncWorkers: workers, metrics: registry, logs: logStore, logger: logger,
             onServerRunning: { port in
                 print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
                 print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")
@@ -182,7 +201,7 @@ struct UpCommand: AsyncParsableCommand {
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] =
             (provider.warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
-            + [.init(service: scheduler), .init(service: workers), .init(service: app)]
+            + [.init(service: logStore), .init(service: scheduler), .init(service: workers), .init(service: app)]
         if !noMetricsPort {
             let metricsApp = buildMetricsApplication(
                 endpoint: MetricsEndpoint(registry: registry, scheduler: scheduler, warmPool: provider.warmPool, asyncWorkers: workers),

@@ -70,6 +70,7 @@ public struct DeploymentValidator: Sendable {
         try checkMap(deployment.labels ?? [:], what: "labels")
         _ = try ScalingLabels(validating: deployment.labels ?? [:])
         _ = try AsyncLabels(validating: deployment.labels ?? [:])
+        let debug = try DebugMode.isRequested(deployment)
         try checkMap(deployment.annotations ?? [:], what: "annotations")
         for resources in [deployment.limits, deployment.requests].compactMap({ $0 }) {
             if let memory = resources.memory { _ = try ResourceQuantity.memoryBytes(memory) }
@@ -85,7 +86,8 @@ public struct DeploymentValidator: Sendable {
                 readOnlyRootFilesystem: deployment.readOnlyRootFilesystem,
                 envVars: envVars, labels: labels, annotations: deployment.annotations ?? [:], secrets: secrets,
                 constraints: deployment.constraints ?? [], envProcess: deployment.envProcess,
-                limits: deployment.limits, requests: deployment.requests, createdAt: now, updatedAt: now
+                limits: deployment.limits, requests: deployment.requests, createdAt: now, updatedAt: now,
+                debug: debug ? true : nil
             ),
             code: code
         )

@@ -29,6 +29,9 @@ public struct FunctionDeployment: Codable, Sendable, Equatable {
     public var runtime: String?
     /// Swiftlet: the code, base64: one handler file or a `.tar.gz` bundle.
     public var code: String?
+    /// Swiftlet: debug mode (also the label `com.swiftlet.debug=true`): one instance, a 1 h exec
+    /// timeout, no health-check replacement, and the runtime's debugger forwarded to the host.
+    public var debug: Bool?
 
     /// Creates a deployment.
     public init(
@@ -36,7 +39,7 @@ public struct FunctionDeployment: Codable, Sendable, Equatable {
         envVars: [String: String]? = nil, constraints: [String]? = nil, secrets: [String]? = nil,
         labels: [String: String]? = nil, annotations: [String: String]? = nil,
         limits: FunctionResources? = nil, requests: FunctionResources? = nil,
-        readOnlyRootFilesystem: Bool? = nil, runtime: String? = nil, code: String? = nil
+        readOnlyRootFilesystem: Bool? = nil, runtime: String? = nil, code: String? = nil, debug: Bool? = nil
     ) {
         self.service = service
         self.image = image
@@ -52,6 +55,7 @@ public struct FunctionDeployment: Codable, Sendable, Equatable {
         self.readOnlyRootFilesystem = readOnlyRootFilesystem
         self.runtime = runtime
         self.code = code
+        self.debug = debug
     }
 }
 

@@ -36,6 +36,8 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var createdAt: Date
     /// When it was last deployed or updated.
     public var updatedAt: Date
+    /// Debug mode (``DebugMode``): true, or nil when off (specs stored before debug mode have none).
+    public var debug: Bool?
 
     /// Creates a spec.
     public init(
@@ -44,7 +46,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         envVars: [String: String] = [:], labels: [String: String] = [:], annotations: [String: String] = [:],
         secrets: [String] = [], constraints: [String] = [], envProcess: String? = nil,
         limits: FunctionResources? = nil, requests: FunctionResources? = nil,
-        createdAt: Date = Date(), updatedAt: Date = Date()
+        createdAt: Date = Date(), updatedAt: Date = Date(), debug: Bool? = nil
     ) {
         self.name = name
         self.namespace = namespace
@@ -62,6 +64,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         self.requests = requests
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.debug = debug
     }
 
     /// Whether this is an image function.
@@ -81,9 +84,14 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var memoryRequestBytes: Int64? { requests?.memory.flatMap { try? ResourceQuantity.memoryBytes($0) } }
     /// The CPU request (`requests.cpu`), or nil.
     public var cpuRequest: Double? { requests?.cpu.flatMap { try? ResourceQuantity.cpus($0) } }
-    /// The exec timeout from the `exec_timeout` environment variable, default 60 s.
+    /// Whether the function runs in debug mode.
+    public var isDebug: Bool { debug ?? false }
+
+    /// The exec timeout from the `exec_timeout` environment variable, default 60 s; in debug mode
+    /// always ``DebugMode/execTimeout`` (1 h), so a call paused in a debugger does not time out.
     public var execTimeout: Duration {
-        envVars["exec_timeout"].flatMap { try? ResourceQuantity.duration($0) }.flatMap { $0 > .zero ? $0 : nil }
+        if isDebug { return DebugMode.execTimeout }
+        return envVars["exec_timeout"].flatMap { try? ResourceQuantity.duration($0) }.flatMap { $0 > .zero ? $0 : nil }
             ?? Self.defaultExecTimeout
     }
 
@@ -97,7 +105,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
             secrets: secrets.isEmpty ? nil : secrets, labels: allLabels, annotations: annotations.isEmpty ? nil : annotations,
             limits: limits, requests: requests, readOnlyRootFilesystem: rootFilesystemIsReadOnly, invocationCount: invocationCount,
             replicas: replicas, availableReplicas: availableReplicas, createdAt: RFC3339.format(createdAt),
-            runtime: runtime?.rawValue, codeDigest: codeDigest.isEmpty ? nil : codeDigest
+            runtime: runtime?.rawValue, codeDigest: codeDigest.isEmpty ? nil : codeDigest, debug: isDebug ? true : nil
         )
     }
 }

@@ -36,6 +36,9 @@ public struct FunctionStatus: Codable, Sendable, Equatable {
     public var runtime: String?
     /// Swiftlet: the sha256 of the deployed code.
     public var codeDigest: String?
+    /// Swiftlet: true in debug mode (absent otherwise); the forwarded debugger ports are the
+    /// annotations `com.swiftlet.debug.<debugger>` (``DebugMode/annotationPrefix``).
+    public var debug: Bool?
 
     /// Creates a status.
     public init(
@@ -43,7 +46,7 @@ public struct FunctionStatus: Codable, Sendable, Equatable {
         constraints: [String]? = nil, secrets: [String]? = nil, labels: [String: String], annotations: [String: String]? = nil,
         limits: FunctionResources? = nil, requests: FunctionResources? = nil, readOnlyRootFilesystem: Bool,
         invocationCount: Double, replicas: Int, availableReplicas: Int, createdAt: String, runtime: String? = nil,
-        codeDigest: String? = nil
+        codeDigest: String? = nil, debug: Bool? = nil
     ) {
         self.name = name
         self.image = image
@@ -63,6 +66,7 @@ public struct FunctionStatus: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.runtime = runtime
         self.codeDigest = codeDigest
+        self.debug = debug
     }
 }
 

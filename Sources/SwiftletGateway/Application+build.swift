@@ -1,7 +1,10 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
 import Logging
 import Prometheus
 import SwiftletCore
+import SwiftletLogs
 import SwiftletProviders
 import SwiftletQueue
 import SwiftletScheduler
@@ -11,6 +14,7 @@ import SwiftletStore
 /// when `store` is also an ``AsyncCallStore`` (both built-in stores are); `asyncWorkers` is told
 /// about each queued call. With `metrics`, `GET /metrics` serves that registry (which the
 /// scheduler's and workers' factories should write to) and every request's duration is recorded.
+/// With `logs`, `GET /system/logs` and the WebSocket `GET /system/logs/ws` serve instance logs.
 ///
 /// ```swift
 /// let app = buildApplication(configuration: config, store: store, scheduler: scheduler, provider: provider, logger: logger)
@@ -19,7 +23,8 @@ import SwiftletStore
 public func buildApplication(
     configuration: GatewayConfiguration, store: any FunctionStore, scheduler: Scheduler, provider: any Provider,
     images: (any ImageCatalog)? = nil, warmPool: WarmPool? = nil, asyncWorkers: AsyncWorkers? = nil,
-    validator: DeploymentValidator = DeploymentValidator(), metrics: PrometheusCollectorRegistry? = nil, logger: Logger,
+    validator: DeploymentValidator = DeploymentValidator(), metrics: PrometheusCollectorRegistry? = nil, logs: FunctionLogStore? = nil,
+    logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let router = Router(context: SwiftletRequestContext.self)
@@ -36,6 +41,11 @@ public func buildApplication(
         AsyncCallsController(calls: calls, workers: asyncWorkers).addRoutes(to: router)
     }
     SystemController(version: configuration.version).addRoutes(to: router)
+    var server: HTTPServerBuilder = .http1()
+    if let logs {
+        LogsController(store: store, logs: logs).addRoutes(to: router)
+        server = .http1WebSocketUpgrade(webSocketRouter: LogsWebSocket(store: store, logs: logs).router(credentials: configuration.credentials))
+    }
     FunctionsController(store: store, scheduler: scheduler, provider: provider, validator: validator).addRoutes(to: router)
     SecretsController(store: store, scheduler: scheduler).addRoutes(to: router)
     ScaleController(store: store, scheduler: scheduler, warmPool: warmPool).addRoutes(to: router)
@@ -46,6 +56,7 @@ public func buildApplication(
     }
     return Application(
         router: router,
+        server: server,
         configuration: .init(address: .hostname(configuration.bindAddress, port: configuration.port), serverName: "swiftlet"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

@@ -93,6 +93,13 @@ struct FunctionsController: Sendable {
 
     private func status(of spec: FunctionSpec) async -> FunctionStatus {
         let (replicas, available, invocations) = await scheduler.status(spec.name)
-        return spec.status(invocationCount: Double(invocations), replicas: replicas, availableReplicas: available)
+        var status = spec.status(invocationCount: Double(invocations), replicas: replicas, availableReplicas: available)
+        if spec.isDebug {
+            for (debugger, endpoint) in await scheduler.debugEndpoints(spec.name) {
+                status.annotations = status.annotations ?? [:]
+                status.annotations?[DebugMode.annotationPrefix + debugger] = endpoint
+            }
+        }
+        return status
     }
 }

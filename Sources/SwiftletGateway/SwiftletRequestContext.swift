@@ -8,6 +8,8 @@ public struct SwiftletRequestContext: RequestContext, RemoteAddressRequestContex
     public var coreContext: CoreRequestContextStorage
     /// The client's address.
     public let remoteAddress: SocketAddress?
+    /// The client's connection (streaming routes watch it to stop when the client goes).
+    public let channel: any Channel
     /// The largest body JSON routes decode (deployments carry base64 code).
     public var maxUploadSize: Int { 16 * 1024 * 1024 }
 
@@ -15,5 +17,6 @@ public struct SwiftletRequestContext: RequestContext, RemoteAddressRequestContex
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.channel = source.channel
     }
 }

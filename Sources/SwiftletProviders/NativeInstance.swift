@@ -12,9 +12,15 @@ public final class NativeInstance: FunctionInstance {
     let pool: ConnectionPool
     /// Whether a server without a `/_/health` route (404/405) counts as ready once it answers.
     let healthFallback: Bool
+    /// The debugger ports forwarded to the host (debug mode only), stopped with the instance.
+    let debugForwarders: [DebugForwarder]
 
-    init(sandbox: SandboxInstance, id: String? = nil, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16, healthFallback: Bool = false) {
+    init(
+        sandbox: SandboxInstance, id: String? = nil, dialer: NetnsDialer, group: any EventLoopGroup, port: UInt16,
+        healthFallback: Bool = false, debugForwarders: [DebugForwarder] = []
+    ) {
         self.id = id ?? sandbox.id
+        self.debugForwarders = debugForwarders
         self.sandbox = sandbox
         self.healthFallback = healthFallback
         let namespaceFD = sandbox.namespaceFD
@@ -24,6 +30,10 @@ public final class NativeInstance: FunctionInstance {
     }
 
     public var hasExited: Bool { sandbox.hasExited }
+
+    public var debugEndpoints: [String: String] {
+        Dictionary(debugForwarders.map { ($0.debugger.name, $0.endpoint) }, uniquingKeysWith: { first, _ in first })
+    }
 
     /// Reads the sandbox's cgroup (a few small sysfs files).
     public func resourceUsage() -> InstanceUsage? {
@@ -103,6 +113,7 @@ public final class NativeInstance: FunctionInstance {
     }
 
     public func stop() async {
+        for forwarder in debugForwarders { forwarder.stop() }
         pool.close()
         await sandbox.stop()
     }

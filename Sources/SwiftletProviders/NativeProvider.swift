@@ -24,6 +24,9 @@ public final class NativeProvider: Provider {
         public var runnersDirectory: String
         /// The base of the run directories (`/run/swiftlet`).
         public var runBase: String
+        /// The host address debugger ports of debug-mode instances are forwarded to
+        /// (`DEBUG_BIND_ADDRESS`, default 127.0.0.1).
+        public var debugBindAddress: String = DebugMode.defaultBindAddress
 
         /// Creates a configuration.
         public init(
@@ -98,6 +101,7 @@ public final class NativeProvider: Provider {
         try FileManager.default.createDirectory(atPath: codeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         try await removeStale()
         try await runners.install(from: configuration.runnersDirectory, logger: logger)
+        warnIfDebugExposed(nil)
     }
 
     /// Removes containers, bundles and cgroups left by an earlier run (also after `kill -9`).
@@ -144,6 +148,7 @@ public final class NativeProvider: Provider {
     }
 
     public func prepare(_ spec: FunctionSpec, code: Data) async throws {
+        if spec.isDebug { warnIfDebugExposed(spec.name) }
         guard spec.runtime == .python3, let requirements = try bundle.file("requirements.txt", in: code, runtime: .python3) else { return }
         _ = try await dependencies.install(String(decoding: requirements, as: UTF8.self))
     }
@@ -169,7 +174,8 @@ public final class NativeProvider: Provider {
             if runtime == .python3, let requirements = try? String(contentsOfFile: codePath + "/requirements.txt", encoding: .utf8) {
                 pythonLayer = try await dependencies.install(requirements)
             }
-            if let warmPool, let sandbox = await warmPool.take(runtime) {
+            // Debug instances start their runtime with debugger flags: never from the warm pool.
+            if let warmPool, !spec.isDebug, let sandbox = await warmPool.take(runtime) {
                 do {
                     return try await specialise(
                         sandbox, spec: spec, code: codePath, python: pythonLayer, secrets: secretValues, limits: CgroupLimits(sandboxSpec)
@@ -183,8 +189,10 @@ public final class NativeProvider: Provider {
                     if let error = error as? SwiftletError, error.code == .badGateway { throw error }
                 }
             }
-            sandboxSpec.args = runnerCommand(runtime)
-            sandboxSpec.env = environment(for: spec, instanceID: id).map { "\($0.key)=\($0.value)" }.sorted()
+            sandboxSpec.args = spec.isDebug ? Self.debugRunnerCommand(runtime) : runnerCommand(runtime)
+            var env = environment(for: spec, instanceID: id)
+            if spec.isDebug { env.merge(Self.debugEnvironment(runtime)) { _, debug in debug } }
+            sandboxSpec.env = env.map { "\($0.key)=\($0.value)" }.sorted()
             sandboxSpec.readOnlyBinds = [(codePath, "/home/app/function"), (runners.directory, "/opt/swiftlet/runner")]
             if let pythonLayer {
                 sandboxSpec.readOnlyBinds.append((pythonLayer, "/home/app/python"))
@@ -216,7 +224,10 @@ public final class NativeProvider: Provider {
         let sandbox = try await SandboxInstance.start(
             spec: sandboxSpec, host: host, dialer: dialer, group: group, functionName: spec.name, sink: sink, logger: instanceLogger
         )
-        return NativeInstance(sandbox: sandbox, dialer: dialer, group: group, port: port, healthFallback: isImage)
+        let forwarders = try await debugForwarders(for: spec, sandbox: sandbox, logger: instanceLogger)
+        return NativeInstance(
+            sandbox: sandbox, dialer: dialer, group: group, port: port, healthFallback: isImage, debugForwarders: forwarders
+        )
     }
 
     public func shutdown() async {
@@ -279,6 +290,41 @@ public final class NativeProvider: Provider {
     }
 
     private func runnerCommand(_ runtime: Runtime) -> [String] { Self.runnerCommand(runtime) }
+
+    /// In debug mode, forwards the runtime's debugger port of `sandbox` to the host; on failure
+    /// the sandbox is stopped.
+    private func debugForwarders(for spec: FunctionSpec, sandbox: SandboxInstance, logger: Logger) async throws -> [DebugForwarder] {
+        guard spec.isDebug, let runtime = spec.runtime else { return [] }
+        let debugger = DebugMode.debugger(for: runtime)
+        do {
+            let forwarder = try await DebugForwarder.start(
+                debugger: debugger, bindAddress: configuration.debugBindAddress, namespaceFD: sandbox.namespaceFD, dialer: dialer,
+                group: group, logger: logger
+            )
+            logger.notice(
+                "debugger forwarded",
+                metadata: ["swiftlet.debugger": "\(debugger.name)", "swiftlet.debug_endpoint": "\(forwarder.endpoint)"]
+            )
+            warnIfDebugExposed(spec.name)
+            return [forwarder]
+        } catch {
+            await sandbox.stop()
+            throw error
+        }
+    }
+
+    /// Logs a loud warning when debugger ports are bound beyond loopback (at start, deploy and
+    /// each debug instance): whoever reaches a debugger runs code inside the function.
+    private func warnIfDebugExposed(_ function: String?) {
+        let address = configuration.debugBindAddress
+        guard DebugMode.isExposed(address) else { return }
+        var metadata: Logger.Metadata = ["swiftlet.debug_bind_address": "\(address)"]
+        if let function { metadata["swiftlet.function"] = "\(function)" }
+        logger.warning(
+            "!!! DEBUG_BIND_ADDRESS is \(address): debugger ports of debug-mode functions are reachable from other machines, and anyone who connects can run arbitrary code in the function. Use 127.0.0.1 and an SSH tunnel instead. !!!",
+            metadata: metadata
+        )
+    }
 
     private func environment(for spec: FunctionSpec, instanceID: String) -> [String: String] {
         var env = WarmSandboxMaker.baseEnvironment

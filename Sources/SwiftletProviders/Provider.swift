@@ -41,6 +41,9 @@ public protocol FunctionInstance: AnyObject, Sendable {
     func stop() async
     /// The memory and CPU the instance has used, or nil when unknown (read when metrics are scraped).
     func resourceUsage() -> InstanceUsage?
+    /// In debug mode, where each debugger of the instance is forwarded on the host, by debugger
+    /// name (`node-inspector: 127.0.0.1:40123`); empty otherwise.
+    var debugEndpoints: [String: String] { get }
 }
 
 /// The memory and CPU an instance has used.
@@ -60,4 +63,7 @@ public struct InstanceUsage: Sendable, Equatable {
 extension FunctionInstance {
     /// Unknown by default.
     public func resourceUsage() -> InstanceUsage? { nil }
+
+    /// No debugger by default.
+    public var debugEndpoints: [String: String] { [:] }
 }

@@ -56,7 +56,7 @@ actor FunctionPool {
         self.spec = spec
         self.scaling = ScalingLabels(spec)
         self.routing = Routing(maxInflight: Self.maxInflight(spec), execTimeout: spec.execTimeout)
-        self.desired = ScalingLabels(spec).min
+        self.desired = spec.isDebug ? 1 : ScalingLabels(spec).min
         self.provider = provider
         self.configuration = configuration
         self.submit = submit
@@ -91,6 +91,15 @@ actor FunctionPool {
             if let used = entry.instance.resourceUsage() { usage.append((entry.instance.id, used)) }
         }
         return (desired, states, usage)
+    }
+
+    /// Where the debuggers of the current instances are forwarded on the host (debug mode).
+    func debugEndpoints() -> [String: String] {
+        var endpoints: [String: String] = [:]
+        for entry in routing.all where !routing.isDraining(entry) && entry.generation == generation {
+            endpoints.merge(entry.instance.debugEndpoints) { first, _ in first }
+        }
+        return endpoints
     }
 
     // MARK: Starting and stopping instances
@@ -331,6 +340,14 @@ actor FunctionPool {
     /// Sets the number of instances (the scale API). Throws `.invalidInput` outside the
     /// function's range.
     func scale(to replicas: Int) throws(SwiftletError) {
+        if spec.isDebug {
+            guard replicas == 1 else {
+                throw SwiftletError(
+                    .invalidInput, "function '\(spec.name)' is in debug mode, which runs exactly one instance; deploy it without debug to scale it"
+                )
+            }
+            return
+        }
         let lowest = scaling.lowestReplicas
         guard replicas >= lowest, replicas <= scaling.max else {
             let hint = scaling.zero ? "" : " (0 needs the label \(ScalingLabels.Key.zero)=true)"
@@ -374,6 +391,8 @@ actor FunctionPool {
     }
 
     private func autoscale(load: Double, busy: Int, lastActivity: ContinuousClock.Instant, now: ContinuousClock.Instant) {
+        // Debug mode holds exactly one instance: no autoscaling, no scale to zero.
+        guard !spec.isDebug else { return }
         if scaling.zero, desired > 0, busy == 0, now - lastActivity >= scaling.zeroDuration {
             logger.info("idle; scaling to zero", metadata: ["swiftlet.idle": "\(scaling.zeroDuration)"])
             desired = 0
@@ -426,6 +445,18 @@ actor FunctionPool {
             serveWaiters()
             return
         }
+        if spec.isDebug {
+            // A process paused in a debugger cannot answer: keep routing to it and never replace
+            // it (an exit is still noticed and replaced).
+            if entry.healthFailures == 0 {
+                logger.info(
+                    "debug instance does not answer its health check (paused in a debugger?); keeping it",
+                    metadata: ["swiftlet.instance": "\(instance.id)"]
+                )
+            }
+            entry.healthFailures += 1
+            return
+        }
         entry.healthFailures += 1
         if entry.healthy {
             logger.warning("instance failed its health check; no new calls go to it", metadata: ["swiftlet.instance": "\(instance.id)"])
@@ -446,7 +477,7 @@ actor FunctionPool {
         scaling = ScalingLabels(newSpec)
         routing.setMaxInflight(Self.maxInflight(newSpec))
         routing.setExecTimeout(newSpec.execTimeout)
-        desired = min(scaling.max, max(desired == 0 ? 0 : scaling.min, desired))
+        desired = newSpec.isDebug ? 1 : min(scaling.max, max(desired == 0 ? 0 : scaling.min, desired))
         recommendations = []
         generation += 1
         consecutiveFailures = 0

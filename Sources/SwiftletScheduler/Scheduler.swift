@@ -160,6 +160,13 @@ public final class Scheduler: Service, Sendable {
         return (await pool.replicas, await pool.availableReplicas, invocations)
     }
 
+    /// Where the debuggers of `name`'s instances listen on the host, by debugger name (debug
+    /// mode; empty otherwise).
+    public func debugEndpoints(_ name: String) async -> [String: String] {
+        guard let pool = pools.withLockedValue({ $0[name] }) else { return [:] }
+        return await pool.debugEndpoints()
+    }
+
     /// Brings the gauges up to date: `gateway_service_count`, instances by state, and each
     /// running instance's memory and CPU (read from its cgroup). Called when metrics are scraped;
     /// the gauges of removed functions and stopped instances disappear.

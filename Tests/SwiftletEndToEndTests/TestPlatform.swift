@@ -8,6 +8,7 @@ import Prometheus
 import ServiceLifecycle
 import SwiftletCore
 import SwiftletGateway
+import SwiftletLogs
 import SwiftletProviders
 import SwiftletQueue
 import SwiftletSandbox
@@ -62,10 +63,12 @@ final class TestPlatform: Sendable {
         var logger = Logger(label: "swiftlet-test")
         logger.logLevel = .warning
         let logs = RecordingLogSink()
+        let logStore = FunctionLogStore(configuration: .init(directory: directory + "/logs"), logger: logger)
+        let instanceLogs = CombinedLogSink([logs, logStore])
         let store = try SQLiteStore(path: directory + "/swiftlet.db", logger: logger)
         let images = StoreImageCatalog(dataDirectory: directory, logger: logger)
         let provider = try NativeProvider(
-            configuration: .init(dataDirectory: directory), codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: logs,
+            configuration: .init(dataDirectory: directory), codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: instanceLogs,
             logger: logger
         )
         try await provider.start()
@@ -89,10 +92,10 @@ final class TestPlatform: Sendable {
                 uploadDirectory: directory + "/uploads"
             ),
             store: store, scheduler: scheduler, provider: provider, images: images, warmPool: provider.warmPool, asyncWorkers: workers,
-            metrics: registry, logger: logger, onServerRunning: { port in portBox.set(port) }
+            metrics: registry, logs: logStore, logger: logger, onServerRunning: { port in portBox.set(port) }
         )
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: scheduler), .init(service: workers), .init(service: app)]
+            (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: logStore), .init(service: scheduler), .init(service: workers), .init(service: app)]
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let runTask = Task { try await group.run() }
         let port = try await portBox.wait()

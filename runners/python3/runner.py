@@ -1152,6 +1152,27 @@ def _serve(server):
 # Main
 # --------------------------------------------------------------------------
 
+def _start_debugger():
+    """Debug mode (``$SWIFTLET_DEBUGPY_PORT``): debugpy listens on 127.0.0.1:PORT inside the
+    sandbox when it is importable; without it the runner serves as usual and says so."""
+    port_text = os.environ.pop("SWIFTLET_DEBUGPY_PORT", "")
+    if not port_text:
+        return
+    try:
+        port = int(port_text)
+        import debugpy
+    except (ValueError, ImportError) as e:
+        _log("%s: debug mode, but the debugger is unavailable (%s); install debugpy "
+             "(pip install debugpy) to attach one" % (PREFIX, e))
+        return
+    try:
+        debugpy.listen(("127.0.0.1", port))
+    except Exception as e:  # noqa: BLE001 - a debugger that fails must not stop the function
+        _log("%s: debug mode, but debugpy cannot listen on 127.0.0.1:%d: %s" % (PREFIX, port, e))
+        return
+    _log("%s: debugpy listening on 127.0.0.1:%d" % (PREFIX, port))
+
+
 def main():
     global _warm
     ready_fd = _take_ready_fd()
@@ -1173,6 +1194,8 @@ def main():
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
+
+    _start_debugger()
 
     if warm:
         _preload()
