@@ -192,6 +192,12 @@ let package = Package(
             dependencies: ["SwiftletCLI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the test targets (a Prometheus text parser).
+        .target(
+            name: "SwiftletTestSupport",
+            path: "Tests/SwiftletTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SwiftletCoreTests",
             dependencies: ["SwiftletCore"],
@@ -236,7 +242,7 @@ let package = Package(
             name: "SwiftletGatewayTests",
             dependencies: [
                 "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletQueue", "SwiftletCore",
-                "SwiftletLogs",
+                "SwiftletLogs", "SwiftletTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -253,7 +259,7 @@ let package = Package(
             name: "SwiftletEndToEndTests",
             dependencies: [
                 "SwiftletCLI", "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders",
-                "SwiftletSandbox", "SwiftletQueue", "SwiftletCore", "SwiftletLogs",
+                "SwiftletSandbox", "SwiftletQueue", "SwiftletCore", "SwiftletLogs", "SwiftletTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

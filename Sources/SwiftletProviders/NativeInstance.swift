@@ -37,8 +37,8 @@ public final class NativeInstance: FunctionInstance {
 
     /// Reads the sandbox's cgroup (a few small sysfs files).
     public func resourceUsage() -> InstanceUsage? {
-        guard !sandbox.hasExited, let usage = CgroupUsage.read(path: sandbox.cgroupPath) else { return nil }
-        return InstanceUsage(memoryBytes: usage.memoryBytes, cpuSeconds: usage.cpuSeconds)
+        guard !sandbox.hasExited else { return nil }
+        return CgroupUsage.read(path: sandbox.cgroupPath)
     }
 
     public func waitUntilReady(timeout: Duration) async throws {

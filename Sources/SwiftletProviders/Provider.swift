@@ -46,19 +46,6 @@ public protocol FunctionInstance: AnyObject, Sendable {
     var debugEndpoints: [String: String] { get }
 }
 
-/// The memory and CPU an instance has used.
-public struct InstanceUsage: Sendable, Equatable {
-    /// Memory in use, in bytes.
-    public var memoryBytes: Int64
-    /// CPU time used so far, in seconds.
-    public var cpuSeconds: Double
-
-    /// Creates a usage.
-    public init(memoryBytes: Int64, cpuSeconds: Double) {
-        self.memoryBytes = memoryBytes
-        self.cpuSeconds = cpuSeconds
-    }
-}
 
 extension FunctionInstance {
     /// Unknown by default.

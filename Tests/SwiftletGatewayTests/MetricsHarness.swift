@@ -10,6 +10,7 @@ import SwiftletProviders
 import SwiftletQueue
 import SwiftletScheduler
 import SwiftletStore
+import SwiftletTestSupport
 import Testing
 
 /// A whole gateway (memory store, fake provider, scheduler, async workers, a warm pool that

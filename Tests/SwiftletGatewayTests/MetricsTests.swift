@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdTesting
 import NIOCore
+import SwiftletTestSupport
 import Testing
 
 /// `/metrics` after real calls: the OpenFaaS names and labels, Swiftlet's own metrics, and

@@ -1,18 +1,24 @@
 import Foundation
 
 /// The samples of a Prometheus text exposition, parsed just enough for tests.
-struct PrometheusText {
-    struct Sample: Equatable {
-        var name: String
-        var labels: [String: String]
-        var value: Double
+public struct PrometheusText {
+    /// One sample line.
+    public struct Sample: Equatable, Sendable {
+        /// The metric name (with `_bucket`, `_sum`, `_count` for histograms).
+        public var name: String
+        /// The labels.
+        public var labels: [String: String]
+        /// The value.
+        public var value: Double
     }
 
-    var samples: [Sample] = []
+    /// Every sample, in order.
+    public var samples: [Sample] = []
     /// `# TYPE` lines: metric family name to its type.
-    var types: [String: String] = [:]
+    public var types: [String: String] = [:]
 
-    init(_ text: String) {
+    /// Parses `text`.
+    public init(_ text: String) {
         for line in text.split(separator: "\n").map(String.init) where !line.isEmpty {
             if line.hasPrefix("# TYPE ") {
                 let parts = line.split(separator: " ")
@@ -48,15 +54,15 @@ struct PrometheusText {
     }
 
     /// Every sample name (histograms contribute `_bucket`, `_sum` and `_count`).
-    var names: Set<String> { Set(samples.map(\.name)) }
+    public var names: Set<String> { Set(samples.map(\.name)) }
 
     /// The samples named `name` whose labels include `labels`.
-    func matching(_ name: String, _ labels: [String: String] = [:]) -> [Sample] {
+    public func matching(_ name: String, _ labels: [String: String] = [:]) -> [Sample] {
         samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
     }
 
     /// The sum of the samples named `name` whose labels include `labels`.
-    func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
+    public func sum(_ name: String, _ labels: [String: String] = [:]) -> Double {
         matching(name, labels).reduce(0) { $0 + $1.value }
     }
 }
