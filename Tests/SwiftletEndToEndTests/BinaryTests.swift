@@ -16,6 +16,21 @@ extension EndToEnd {
             #expect(!FileManager.default.fileExists(atPath: "/nonexistent/swiftlet-never-created"))
         }
 
+        @Test(
+            "swiftlet up refuses bad async and log options at once, naming the option",
+            arguments: [
+                ["--async-workers", "0"], ["--async-workers", "20000"], ["--async-lease", "0s"], ["--async-lease", "banana"],
+                ["--async-lease", "2h"], ["--async-retention", "-1h"], ["--async-retention", "forever"],
+                ["--log-max-bytes", "10"], ["--log-files", "0"], ["--log-files", "101"],
+            ]
+        )
+        func badAsyncAndLogOptions(_ arguments: [String]) async throws {
+            let result = try await SwiftletBinary.run(["up"] + arguments + ["--data-dir", "/nonexistent/swiftlet-never-created"])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(arguments[0]), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: "/nonexistent/swiftlet-never-created"))
+        }
+
         @Test("kill -9 of swiftlet up leaves sandboxes that the next start removes; SIGTERM leaves nothing")
         func killNineRecovery() async throws {
             try Requirements.check()
