@@ -104,6 +104,26 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The Docker provider: containers through the Engine API (AsyncHTTPClient on the socket).
+        .target(
+            name: "SwiftletDocker",
+            dependencies: [
+                "SwiftletCore",
+                "SwiftletSandbox",
+                "SwiftletRunners",
+                "SwiftletImages",
+                "SwiftletProviders",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Instance pools per function: start, readiness, routing, rolling replacement.
         .target(
             name: "SwiftletScheduler",
@@ -178,6 +198,7 @@ let package = Package(
                 "SwiftletQueue",
                 "SwiftletGateway",
                 "SwiftletLogs",
+                "SwiftletDocker",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Yams", package: "Yams"),

@@ -5,6 +5,7 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 import SwiftletCore
+import SwiftletDocker
 import SwiftletGateway
 import SwiftletLogs
 import SwiftletProviders
@@ -16,7 +17,7 @@ import SwiftletStore
 struct UpCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "up",
-        abstract: "Run the platform (gateway, scheduler, native provider) in the foreground."
+        abstract: "Run the platform (gateway, scheduler, provider) in the foreground."
     )
 
     @Option(name: .long, help: "The data directory (default: $SWIFTLET_DATA_DIR or /var/lib/swiftlet).")
@@ -30,6 +31,9 @@ struct UpCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Turn basic auth off (for local play only).")
     var noAuth: Bool = false
+
+    @Option(name: .long, help: "What runs instances: native (runc sandboxes on this machine) or docker (containers of the Docker engine at $DOCKER_HOST, default /var/run/docker.sock).")
+    var provider = "native"
 
     @Option(name: .long, help: "The OCI runtime binary.")
     var runc: String = "/usr/bin/runc"
@@ -79,12 +83,23 @@ struct UpCommand: AsyncParsableCommand {
         guard noMetricsPort || metricsPort == 0 || metricsPort != port else {
             throw ValidationError("--metrics-port must differ from --port (or use --no-metrics-port)")
         }
+        guard ["native", "docker"].contains(provider) else { throw ValidationError("--provider must be native or docker") }
+        if provider == "docker" { _ = try dockerEndpoint() }
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard logMaxBytes >= 1024 else { throw ValidationError("--log-max-bytes must be at least 1024") }
         guard (1...100).contains(logFiles) else { throw ValidationError("--log-files must be between 1 and 100") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try warmPoolSettings()
         _ = try asyncConfiguration()
+    }
+
+    /// The engine address from `DOCKER_HOST`.
+    func dockerEndpoint() throws -> DockerEndpoint {
+        do {
+            return try DockerEndpoint(dockerHost: ProcessInfo.processInfo.environment["DOCKER_HOST"])
+        } catch let error as SwiftletError {
+            throw ValidationError(error.message)
+        }
     }
 
     /// The async workers' settings from `--async-*`.
@@ -132,7 +147,7 @@ struct UpCommand: AsyncParsableCommand {
 
     private func runPlatform(logger: Logger) async throws {
         guard getuid() == 0 else {
-            throw SwiftletError(.internal, "swiftlet up must run as root (it creates sandboxes with runc); try `sudo swiftlet up`")
+            throw SwiftletError(.internal, "swiftlet up must run as root (it creates sandboxes, or enters containers' network namespaces); try `sudo swiftlet up`")
         }
         let dataDirectory = DataDirectory(option: dataDir)
         let createdPassword = try dataDirectory.prepare()
@@ -145,16 +160,28 @@ struct UpCommand: AsyncParsableCommand {
         let images = StoreImageCatalog(
             dataDirectory: dataDirectory.path, configuration: .init(insecureRegistries: Set(insecureRegistries)), logger: logger
         )
-        var providerConfiguration = NativeProvider.Configuration(dataDirectory: dataDirectory.path, runtimePath: runc)
         // Debug-mode debugger ports are forwarded to this host address (a warning is logged if not loopback).
-        if let address = ProcessInfo.processInfo.environment["DEBUG_BIND_ADDRESS"], !address.isEmpty {
-            providerConfiguration.debugBindAddress = address
+        let debugBindAddress = ProcessInfo.processInfo.environment["DEBUG_BIND_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 }
+        let provider: any Provider
+        var warmPool: WarmPool?
+        if self.provider == "docker" {
+            var dockerConfiguration = DockerProvider.Configuration(dataDirectory: dataDirectory.path, endpoint: try dockerEndpoint())
+            if let debugBindAddress { dockerConfiguration.debugBindAddress = debugBindAddress }
+            provider = try DockerProvider(
+                configuration: dockerConfiguration, codeSource: store, secrets: store, sink: instanceLogs,
+                knownFunctions: { try await store.allFunctions() }, logger: logger
+            )
+        } else {
+            var providerConfiguration = NativeProvider.Configuration(dataDirectory: dataDirectory.path, runtimePath: runc)
+            if let debugBindAddress { providerConfiguration.debugBindAddress = debugBindAddress }
+            let native = try NativeProvider(
+                configuration: providerConfiguration,
+                codeSource: store, secrets: store, images: images, warmPool: try warmPoolSettings(), sink: instanceLogs,
+                logger: logger
+            )
+            warmPool = native.warmPool
+            provider = native
         }
-        let provider = try NativeProvider(
-            configuration: providerConfiguration,
-            codeSource: store, secrets: store, images: images, warmPool: try warmPoolSettings(), sink: instanceLogs,
-            logger: logger
-        )
         try await provider.start()
         // The one Prometheus registry of the process; the libraries write to it through swift-metrics.
         let registry = PrometheusCollectorRegistry()
@@ -192,7 +219,7 @@ struct UpCommand: AsyncParsableCommand {
         )
         let app = buildApplication(
             configuration: configuration, store: store, scheduler: scheduler, provider: provider, images: images,
-            warmPool: provider.warmPool, asyncWorkers: workers, metrics: registry, logs: logStore, logger: logger,
+            warmPool: warmPool, asyncWorkers: workers, metrics: registry, logs: logStore, logger: logger,
             onServerRunning: { port in
                 print("Swiftlet \(SwiftletVersion.current) listening on http://\(bindAddress):\(port)")
                 print("data: \(dataDirectory.path); \(authNote); \(restored) function(s) restored")
@@ -200,11 +227,11 @@ struct UpCommand: AsyncParsableCommand {
             }
         )
         var services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            (provider.warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
+            (warmPool.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? [])
             + [.init(service: logStore), .init(service: scheduler), .init(service: workers), .init(service: app)]
         if !noMetricsPort {
             let metricsApp = buildMetricsApplication(
-                endpoint: MetricsEndpoint(registry: registry, scheduler: scheduler, warmPool: provider.warmPool, asyncWorkers: workers),
+                endpoint: MetricsEndpoint(registry: registry, scheduler: scheduler, warmPool: warmPool, asyncWorkers: workers),
                 bindAddress: bindAddress, port: metricsPort, logger: logger,
                 onServerRunning: { port in
                     print("metrics: http://\(bindAddress):\(port)/metrics")

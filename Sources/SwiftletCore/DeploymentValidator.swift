@@ -36,6 +36,27 @@ public struct DeploymentValidator: Sendable {
         public var spec: FunctionSpec
         /// The decoded code: a handler file, or a gzip'd tar bundle.
         public var code: Data
+        /// Pull credentials from `registryAuth` (never stored).
+        public var registryAuth: RegistryAuth?
+    }
+
+    /// A user name and password for pulling the deployment's image.
+    public struct RegistryAuth: Sendable, Equatable {
+        /// The user name.
+        public var username: String
+        /// The password or token.
+        public var password: String
+    }
+
+    /// Decodes `registryAuth` (base64 of `user:password`).
+    static func checkRegistryAuth(_ text: String) throws(SwiftletError) -> RegistryAuth? {
+        if text.isEmpty { return nil }
+        guard text.utf8.count <= 8192, let data = Data(base64Encoded: text), let plain = String(data: data, encoding: .utf8),
+            let colon = plain.firstIndex(of: ":"), colon != plain.startIndex
+        else {
+            throw SwiftletError(.invalidInput, "registryAuth must be the base64 of user:password (at most 8 KiB)")
+        }
+        return RegistryAuth(username: String(plain[..<colon]), password: String(plain[plain.index(after: colon)...]))
     }
 
     /// Validates `deployment`; `now` stamps the spec.
@@ -71,6 +92,9 @@ public struct DeploymentValidator: Sendable {
         _ = try ScalingLabels(validating: deployment.labels ?? [:])
         _ = try AsyncLabels(validating: deployment.labels ?? [:])
         let debug = try DebugMode.isRequested(deployment)
+        let isolation = try IsolationTier.requested(deployment)
+        _ = try NetworkAccess(labels: deployment.labels ?? [:])
+        let registryAuth = try deployment.registryAuth.flatMap { text throws(SwiftletError) in try Self.checkRegistryAuth(text) }
         try checkMap(deployment.annotations ?? [:], what: "annotations")
         for resources in [deployment.limits, deployment.requests].compactMap({ $0 }) {
             if let memory = resources.memory { _ = try ResourceQuantity.memoryBytes(memory) }
@@ -87,9 +111,9 @@ public struct DeploymentValidator: Sendable {
                 envVars: envVars, labels: labels, annotations: deployment.annotations ?? [:], secrets: secrets,
                 constraints: deployment.constraints ?? [], envProcess: deployment.envProcess,
                 limits: deployment.limits, requests: deployment.requests, createdAt: now, updatedAt: now,
-                debug: debug ? true : nil
+                debug: debug ? true : nil, isolation: isolation
             ),
-            code: code
+            code: code, registryAuth: registryAuth
         )
     }
 

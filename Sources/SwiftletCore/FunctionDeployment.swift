@@ -32,6 +32,12 @@ public struct FunctionDeployment: Codable, Sendable, Equatable {
     /// Swiftlet: debug mode (also the label `com.swiftlet.debug=true`): one instance, a 1 h exec
     /// timeout, no health-check replacement, and the runtime's debugger forwarded to the host.
     public var debug: Bool?
+    /// Swiftlet: the isolation tier, `standard` or `hardened` (also the label
+    /// `com.swiftlet.isolation`); unset is the platform's default.
+    public var isolation: String?
+    /// OpenFaaS: credentials for pulling a private image, base64 of `user:password`. Used for the
+    /// pull at deploy and never stored.
+    public var registryAuth: String?
 
     /// Creates a deployment.
     public init(
@@ -39,7 +45,8 @@ public struct FunctionDeployment: Codable, Sendable, Equatable {
         envVars: [String: String]? = nil, constraints: [String]? = nil, secrets: [String]? = nil,
         labels: [String: String]? = nil, annotations: [String: String]? = nil,
         limits: FunctionResources? = nil, requests: FunctionResources? = nil,
-        readOnlyRootFilesystem: Bool? = nil, runtime: String? = nil, code: String? = nil, debug: Bool? = nil
+        readOnlyRootFilesystem: Bool? = nil, runtime: String? = nil, code: String? = nil, debug: Bool? = nil,
+        isolation: String? = nil, registryAuth: String? = nil
     ) {
         self.service = service
         self.image = image
@@ -56,6 +63,8 @@ public struct FunctionDeployment: Codable, Sendable, Equatable {
         self.runtime = runtime
         self.code = code
         self.debug = debug
+        self.isolation = isolation
+        self.registryAuth = registryAuth
     }
 }
 

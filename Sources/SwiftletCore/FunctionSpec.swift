@@ -38,6 +38,8 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var updatedAt: Date
     /// Debug mode (``DebugMode``): true, or nil when off (specs stored before debug mode have none).
     public var debug: Bool?
+    /// The isolation tier chosen at deploy, or nil for the platform's default.
+    public var isolation: IsolationTier?
 
     /// Creates a spec.
     public init(
@@ -46,7 +48,8 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         envVars: [String: String] = [:], labels: [String: String] = [:], annotations: [String: String] = [:],
         secrets: [String] = [], constraints: [String] = [], envProcess: String? = nil,
         limits: FunctionResources? = nil, requests: FunctionResources? = nil,
-        createdAt: Date = Date(), updatedAt: Date = Date(), debug: Bool? = nil
+        createdAt: Date = Date(), updatedAt: Date = Date(), debug: Bool? = nil,
+        isolation: IsolationTier? = nil
     ) {
         self.name = name
         self.namespace = namespace
@@ -65,6 +68,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.debug = debug
+        self.isolation = isolation
     }
 
     /// Whether this is an image function.

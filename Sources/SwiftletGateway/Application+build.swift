@@ -40,7 +40,7 @@ public func buildApplication(
         router.add(middleware: AsyncFunctionEnqueue(functions: store, scheduler: scheduler, calls: calls, workers: asyncWorkers, maxBodyBytes: configuration.maxBodyBytes))
         AsyncCallsController(calls: calls, workers: asyncWorkers).addRoutes(to: router)
     }
-    SystemController(version: configuration.version).addRoutes(to: router)
+    SystemController(version: configuration.version, provider: provider).addRoutes(to: router)
     var server: HTTPServerBuilder = .http1()
     if let logs {
         LogsController(store: store, logs: logs).addRoutes(to: router)

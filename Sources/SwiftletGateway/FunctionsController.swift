@@ -62,10 +62,11 @@ struct FunctionsController: Sendable {
         let body = try await JSONBody.decode(DeleteFunctionRequest.self, from: request, context: context)
         try FunctionName.validate(body.functionName)
         _ = try FunctionName.resolveNamespace(body.namespace)
-        guard try await store.deleteFunction(named: body.functionName) != nil else {
+        guard let removed = try await store.deleteFunction(named: body.functionName) else {
             throw SwiftletError(.notFound, "function '\(body.functionName)' not found")
         }
         await scheduler.remove(body.functionName)
+        await provider.functionRemoved(removed)
         context.logger.info("removed function", metadata: ["swiftlet.function": "\(body.functionName)"])
         return Response(status: .ok)
     }
@@ -76,7 +77,7 @@ struct FunctionsController: Sendable {
         try await requireSecrets(checked.spec.secrets)
         checked.spec.codeDigest = SHA256.hash(data: checked.code).map { String(format: "%02x", $0) }.joined()
         let spec = try provider.validate(checked.spec, code: checked.code)
-        try await provider.prepare(spec, code: checked.code)
+        try await provider.prepare(spec, code: checked.code, registryAuth: checked.registryAuth)
         return (spec, checked.code)
     }
 

@@ -1,13 +1,19 @@
 import Hummingbird
 import NIOCore
 import SwiftletCore
+import SwiftletProviders
 
-/// `/healthz`, `/system/info` and `/system/namespaces`.
+/// `/healthz` (503 with the reason when the provider cannot start instances, such as a Docker
+/// engine that does not answer), `/system/info` and `/system/namespaces`.
 struct SystemController: Sendable {
     let version: String
+    let provider: any Provider
 
     func addRoutes(to router: Router<SwiftletRequestContext>) {
-        router.get("/healthz") { _, _ in "OK" }
+        router.get("/healthz") { _, _ in
+            if let problem = await provider.health() { throw problem }
+            return "OK"
+        }
         router.get("/system/info") { _, _ in try JSONResponse.make(info) }
         router.get("/system/namespaces") { _, _ in try JSONResponse.make([FunctionName.defaultNamespace]) }
     }
@@ -39,6 +45,6 @@ struct SystemController: Sendable {
         #else
         let arch = "unknown"
         #endif
-        return Info(provider: ProviderInfo(provider: "swiftlet", orchestration: "native", version: version), version: version, arch: arch)
+        return Info(provider: ProviderInfo(provider: "swiftlet",  orchestration: provider.orchestration, version: version), version: version, arch: arch)
     }
 }

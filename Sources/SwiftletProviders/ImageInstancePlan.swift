@@ -4,7 +4,7 @@ import SwiftletSandbox
 
 /// How an image function's instance runs: command, environment, user, working directory and
 /// port, from the image's config and the deployment, following the OpenFaaS watchdog convention.
-struct ImageInstancePlan: Sendable, Equatable {
+package struct ImageInstancePlan: Sendable, Equatable {
     var args: [String]
     var env: [String: String]
     var cwd: String
@@ -13,7 +13,7 @@ struct ImageInstancePlan: Sendable, Equatable {
     var port: UInt16
 
     /// The label that runs an image whose user is root as another uid instead of refusing it.
-    static let userLabel = "com.swiftlet.user"
+    package static let userLabel = "com.swiftlet.user"
 
     init(image: ImageRootfs, spec: FunctionSpec) throws {
         args = image.config.entrypoint + image.config.cmd
@@ -35,7 +35,7 @@ struct ImageInstancePlan: Sendable, Equatable {
     }
 
     /// The single exposed TCP port, else 8080 (the watchdog's).
-    static func port(_ exposed: [String]) -> UInt16 {
+    package static func port(_ exposed: [String]) -> UInt16 {
         let tcp = exposed.compactMap { entry -> UInt16? in
             let parts = entry.split(separator: "/")
             guard parts.count == 1 || parts.last == "tcp" else { return nil }

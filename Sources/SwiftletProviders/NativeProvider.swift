@@ -51,12 +51,10 @@ public final class NativeProvider: Provider {
     private let host: SandboxHost
     private let dialer: NetnsDialer
     private let group: any EventLoopGroup
-    private let codeSource: any CodeSource
+    private let files: CodeFunctionFiles
     private let images: (any ImageResolver)?
     private let sink: any InstanceLogSink
     private let logger: Logger
-    private let bundle = CodeBundle()
-    private let dependencies: PythonDependencies
     private let secrets: any SecretSource
     private let runners: RunnerInstall
     /// The warm sandboxes cold starts of code functions are served from (nil when disabled);
@@ -73,9 +71,8 @@ public final class NativeProvider: Provider {
         self.host = SandboxHost(dataDirectory: configuration.dataDirectory, runtimePath: configuration.runtimePath, runBase: configuration.runBase)
         self.dialer = try NetnsDialer()
         self.group = group
-        self.codeSource = codeSource
+        self.files = CodeFunctionFiles(dataDirectory: configuration.dataDirectory, codeSource: codeSource)
         self.images = images
-        self.dependencies = PythonDependencies(dataDirectory: configuration.dataDirectory)
         self.sink = sink
         self.logger = logger
         self.secrets = secrets
@@ -93,12 +90,10 @@ public final class NativeProvider: Provider {
         }
     }
 
-    private var codeDirectory: String { configuration.dataDirectory + "/code" }
-
     public func start() async throws {
         try await host.runtime.checkAvailable()
         try host.prepare()
-        try FileManager.default.createDirectory(atPath: codeDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try files.prepareDirectories()
         try await removeStale()
         try await runners.install(from: configuration.runnersDirectory, logger: logger)
         warnIfDebugExposed(nil)
@@ -126,18 +121,23 @@ public final class NativeProvider: Provider {
                 }
             }
         }
-        // Drop staging leftovers of code unpacks and dependency installs cut short by a crash.
-        for directory in [codeDirectory, dependencies.directory] {
-            for entry in (try? fm.contentsOfDirectory(atPath: directory)) ?? [] where entry.contains(".staging-") {
-                try? fm.removeItem(atPath: directory + "/" + entry)
-            }
-        }
+        files.removeStaging()
     }
 
     public func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec {
         var checked = spec
+        if spec.isolation == .hardened {
+            throw SwiftletError(
+                .unsupported, "isolation 'hardened' (gVisor) is not available on the native provider yet; deploy it as standard, or run `swiftlet up --provider docker` with runsc registered in the engine"
+            )
+        }
+        if spec.networkAccess == .egress {
+            throw SwiftletError(
+                .unsupported, "label \(NetworkAccess.label)=egress needs the Docker provider (`swiftlet up --provider docker`); native instances have only loopback"
+            )
+        }
         if let runtime = spec.runtime {
-            try bundle.validate(code, runtime: runtime)
+            try files.validate(code, runtime: runtime)
         } else if let image = spec.image {
             guard let images else {
                 throw SwiftletError(.unsupported, "this Swiftlet has no image store; deploy a code function with \"runtime\" and \"code\"")
@@ -149,8 +149,7 @@ public final class NativeProvider: Provider {
 
     public func prepare(_ spec: FunctionSpec, code: Data) async throws {
         if spec.isDebug { warnIfDebugExposed(spec.name) }
-        guard spec.runtime == .python3, let requirements = try bundle.file("requirements.txt", in: code, runtime: .python3) else { return }
-        _ = try await dependencies.install(String(decoding: requirements, as: UTF8.self))
+        try await files.prepare(spec, code: code)
     }
 
     public func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
@@ -169,11 +168,8 @@ public final class NativeProvider: Provider {
         let secretValues = spec.secrets.isEmpty ? [:] : try await secrets.secretValues(spec.secrets)
         if !spec.secrets.isEmpty { sandboxSpec.secrets = secretValues }
         if let runtime = spec.runtime {
-            let codePath = try await unpackedCode(for: spec, runtime: runtime)
-            var pythonLayer: String?
-            if runtime == .python3, let requirements = try? String(contentsOfFile: codePath + "/requirements.txt", encoding: .utf8) {
-                pythonLayer = try await dependencies.install(requirements)
-            }
+            let codePath = try await files.unpackedCode(for: spec, runtime: runtime)
+            let pythonLayer = try await files.pythonLayer(codePath: codePath, runtime: runtime)
             // Debug instances start their runtime with debugger flags: never from the warm pool.
             if let warmPool, !spec.isDebug, let sandbox = await warmPool.take(runtime) {
                 do {
@@ -189,9 +185,8 @@ public final class NativeProvider: Provider {
                     if let error = error as? SwiftletError, error.code == .badGateway { throw error }
                 }
             }
-            sandboxSpec.args = spec.isDebug ? Self.debugRunnerCommand(runtime) : runnerCommand(runtime)
-            var env = environment(for: spec, instanceID: id)
-            if spec.isDebug { env.merge(Self.debugEnvironment(runtime)) { _, debug in debug } }
+            sandboxSpec.args = CodeFunctionFiles.runnerCommand(runtime, debug: spec.isDebug)
+            let env = CodeFunctionFiles.environment(for: spec, instanceID: id)
             sandboxSpec.env = env.map { "\($0.key)=\($0.value)" }.sorted()
             sandboxSpec.readOnlyBinds = [(codePath, "/home/app/function"), (runners.directory, "/opt/swiftlet/runner")]
             if let pythonLayer {
@@ -249,16 +244,6 @@ public final class NativeProvider: Provider {
         await dialer.shutdown()
     }
 
-    private func unpackedCode(for spec: FunctionSpec, runtime: Runtime) async throws -> String {
-        let path = codeDirectory + "/" + spec.codeDigest + "-" + runtime.rawValue
-        if FileManager.default.fileExists(atPath: path) { return path }
-        guard let code = try await codeSource.code(digest: spec.codeDigest) else {
-            throw SwiftletError(.internal, "the code of '\(spec.name)' (\(spec.codeDigest.prefix(12))) is missing from the store; deploy the function again")
-        }
-        try bundle.unpack(code, runtime: runtime, into: path)
-        return path
-    }
-
     /// Makes `sandbox` (warm, runner listening) an instance of `spec`.
     private func specialise(
         _ sandbox: SandboxInstance, spec: FunctionSpec, code: String, python: String?, secrets: [String: Data], limits: CgroupLimits
@@ -269,7 +254,7 @@ public final class NativeProvider: Provider {
         try limits.apply(to: sandbox.cgroupPath, from: WarmSandboxMaker.limits(configuration))
         sandbox.relabel(function: spec.name, instance: id)
         let instance = NativeInstance(sandbox: sandbox, id: id, dialer: dialer, group: group, port: Self.runnerPort)
-        var env = environment(for: spec, instanceID: id)
+        var env = CodeFunctionFiles.environment(for: spec, instanceID: id)
         for key in WarmSandboxMaker.baseEnvironment.keys where env[key] == WarmSandboxMaker.baseEnvironment[key] {
             env.removeValue(forKey: key)
         }
@@ -288,8 +273,6 @@ public final class NativeProvider: Provider {
         case .node: ["/usr/bin/node", "/opt/swiftlet/runner/node/runner.js"]
         }
     }
-
-    private func runnerCommand(_ runtime: Runtime) -> [String] { Self.runnerCommand(runtime) }
 
     /// In debug mode, forwards the runtime's debugger port of `sandbox` to the host; on failure
     /// the sandbox is stopped.
@@ -326,14 +309,4 @@ public final class NativeProvider: Provider {
         )
     }
 
-    private func environment(for spec: FunctionSpec, instanceID: String) -> [String: String] {
-        var env = WarmSandboxMaker.baseEnvironment
-        for (key, value) in spec.envVars { env[key] = value }
-        // Platform variables win over the function's own.
-        env["SWIFTLET_FUNCTION_DIR"] = "/home/app/function"
-        env["SWIFTLET_RUNNER_PORT"] = String(Self.runnerPort)
-        env["SWIFTLET_FUNCTION_NAME"] = spec.name
-        env["HOSTNAME"] = instanceID
-        return env
-    }
 }

@@ -4,6 +4,8 @@ import SwiftletCore
 /// Runs function instances. The gateway and scheduler speak only to this protocol; the native
 /// provider (runc sandboxes) is the real implementation, others (Docker) come later.
 public protocol Provider: Sendable {
+    /// What runs the instances, as `/system/info` names it (`native`, `docker`).
+    var orchestration: String { get }
     /// Prepares the host and removes whatever a previous run of this provider left behind.
     func start() async throws
     /// Checks that `code` can run as `spec` (bundle layout, handler file, image reference) without
@@ -12,8 +14,14 @@ public protocol Provider: Sendable {
     /// Builds what `spec` needs before it is stored (for python3 bundles: the dependencies of
     /// `requirements.txt`); a failure is the deployment's error and nothing changes.
     func prepare(_ spec: FunctionSpec, code: Data) async throws
+    /// ``prepare(_:code:)`` with the deployment's pull credentials (image functions).
+    func prepare(_ spec: FunctionSpec, code: Data, registryAuth: DeploymentValidator.RegistryAuth?) async throws
     /// Starts one instance of `spec`; it is ready when ``FunctionInstance/waitUntilReady(timeout:)`` returns.
     func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance
+    /// Removes what the provider kept for a function that was just removed (its network).
+    func functionRemoved(_ spec: FunctionSpec) async
+    /// Nil when the provider can start instances now, else why not (`/healthz` answers 503 with it).
+    func health() async -> SwiftletError?
     /// Removes everything the provider still runs.
     func shutdown() async
 }
@@ -21,6 +29,20 @@ public protocol Provider: Sendable {
 extension Provider {
     /// Nothing to prepare by default.
     public func prepare(_ spec: FunctionSpec, code: Data) async throws {}
+
+    /// Credentials are not used by default.
+    public func prepare(_ spec: FunctionSpec, code: Data, registryAuth: DeploymentValidator.RegistryAuth?) async throws {
+        try await prepare(spec, code: code)
+    }
+
+    /// Nothing is kept per function by default.
+    public func functionRemoved(_ spec: FunctionSpec) async {}
+
+    /// The native provider's name by default.
+    public var orchestration: String { "native" }
+
+    /// Always healthy by default.
+    public func health() async -> SwiftletError? { nil }
 }
 
 /// One running instance of a function.

@@ -7,19 +7,24 @@ import SwiftletSandbox
 /// the python runner compiled once to bytecode, so no instance compiles it again (about 5 ms of
 /// every python start). Instances run `runner` through a one-line `-c` stub because Python never
 /// loads a main script from bytecode.
-struct RunnerInstall: Sendable {
+package struct RunnerInstall: Sendable {
     /// The copy bound read-only at `/opt/swiftlet/runner` in every sandbox.
-    let directory: String
+    package let directory: String
+
+    /// A copy at `directory`.
+    package init(directory: String) {
+        self.directory = directory
+    }
 
     /// The command that starts the python3 runner inside a sandbox.
-    static let pythonCommand = [
+    package static let pythonCommand = [
         "/usr/bin/python3", "-u", "-B", "-c",
         "import sys; sys.path[0] = '/opt/swiftlet/runner/python3'; import runner; sys.exit(runner.main())",
     ]
 
     /// Copies the runners from `source` into `directory` (replacing an old copy) and compiles the
     /// python runner. A failed compile only costs speed: it is logged and the source is used.
-    func install(from source: String, logger: Logger) async throws {
+    package func install(from source: String, logger: Logger) async throws {
         let fm = FileManager.default
         try? fm.removeItem(atPath: directory)
         do {

@@ -11,7 +11,7 @@ import SwiftletCore
 ///   the sandbox started appears inside it.
 enum InstanceMounts {
     /// Where secrets are mounted inside a sandbox (the OpenFaaS path).
-    static let secretsPath = "/var/openfaas/secrets"
+    static let secretsPath = SecretsDirectory.mountPath
     /// The largest total size of the secrets of one instance.
     static let maxSecretsBytes = 16 * 1024 * 1024
 
@@ -22,14 +22,7 @@ enum InstanceMounts {
     static func prepare(spec: SandboxSpec, bundle: String) throws {
         let fm = FileManager.default
         if spec.secrets != nil || spec.warm {
-            let directory = secretsDirectory(bundle: bundle)
-            try fm.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            let options = "size=\(maxSecretsBytes),nr_inodes=1024,mode=0500,uid=\(spec.uid),gid=\(spec.gid)"
-            let result = cswiftlet_mount_tmpfs(directory, options)
-            guard result == 0 else {
-                throw SwiftletError(.internal, "cannot mount the secrets tmpfs of \(spec.id): \(String(cString: strerror(-result)))")
-            }
-            try write(spec.secrets ?? [:], into: directory, uid: spec.uid, gid: spec.gid)
+            try SecretsDirectory.mount(secretsDirectory(bundle: bundle), secrets: spec.secrets ?? [:], uid: spec.uid, gid: spec.gid)
         }
         if spec.warm {
             let hub = hub(bundle: bundle)
@@ -56,7 +49,7 @@ enum InstanceMounts {
     }
 
     /// Writes `secrets` as files into the tmpfs `directory`.
-    static func write(_ secrets: [String: Data], into directory: String, uid: UInt32, gid: UInt32) throws {
+    static func write(_ secrets: [String: Data], into directory: String, uid: UInt32, gid: UInt32, mode: mode_t = 0o400) throws {
         let total = secrets.values.reduce(0) { $0 + $1.count }
         guard total <= maxSecretsBytes - 64 * 1024 else {
             throw SwiftletError(.tooLarge, "the secrets of this function add up to \(total) bytes; an instance takes at most \(maxSecretsBytes - 64 * 1024)")
@@ -65,7 +58,7 @@ enum InstanceMounts {
             guard !name.isEmpty, !name.contains("/"), name != ".", name != ".." else {
                 throw SwiftletError(.invalidInput, "invalid secret name '\(name.prefix(60))'")
             }
-            let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o400)
+            let fd = open(directory + "/" + name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode)
             guard fd >= 0 else {
                 throw SwiftletError(.internal, "cannot write secret '\(name)' for the instance (errno \(errno))")
             }
@@ -83,7 +76,7 @@ enum InstanceMounts {
                 }
                 return offset
             }
-            guard written == value.count, fchown(fd, uid, gid) == 0, fchmod(fd, 0o400) == 0 else {
+            guard written == value.count, fchown(fd, uid, gid) == 0, fchmod(fd, mode) == 0 else {
                 throw SwiftletError(.internal, "cannot write secret '\(name)' for the instance (errno \(errno))")
             }
         }

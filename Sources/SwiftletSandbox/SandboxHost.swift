@@ -119,5 +119,5 @@ public struct SandboxHost: Sendable {
 
     /// Host `/etc` subdirectories bound read-only into every sandbox (certificates and the
     /// alternatives symlinks some `/usr/bin` entries point through).
-    static let etcDirectoryBinds = ["ssl", "ca-certificates", "alternatives", "ld.so.conf.d"]
+    package static let etcDirectoryBinds = ["ssl", "ca-certificates", "alternatives", "ld.so.conf.d"]
 }
