@@ -279,7 +279,7 @@ let package = Package(
         .testTarget(
             name: "SwiftletEndToEndTests",
             dependencies: [
-                "SwiftletCLI", "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders",
+                "SwiftletCLI", "SwiftletGateway", "SwiftletStore", "SwiftletScheduler", "SwiftletProviders", "SwiftletDocker",
                 "SwiftletSandbox", "SwiftletQueue", "SwiftletCore", "SwiftletLogs", "SwiftletTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test: the runners' contract tests (pytest) and the Swift suites, including the
-# end-to-end tests that start real runc sandboxes (so: as root, on Linux).
+# end-to-end tests that start real runc sandboxes and Docker containers (so: as root, on Linux).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+# The Docker provider's tests use their own engine (docker.io from Debian), stopped when we exit.
+scripts/test-dockerd.sh start
+trap 'scripts/test-dockerd.sh stop' EXIT
 echo "==> runner tests (pytest)"
 /usr/bin/python3 -m pytest -q -p no:cacheprovider runners/tests
 echo "==> swift build --build-tests"

@@ -30,6 +30,8 @@ public struct DockerEngine: Sendable {
     public static var clientConfiguration: HTTPClient.Configuration {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(5)))
         configuration.connectionPool.idleTimeout = .seconds(30)
+        // Every instance holds two long requests (its wait and its log stream) on top of the short ones.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 100_000
         configuration.decompression = .disabled
         return configuration
     }
@@ -97,9 +99,7 @@ public struct DockerEngine: Sendable {
 
     /// The engine's `{"message": …}` error as a SwiftletError with a code matching the status.
     func failure(_ answer: Answer, doing what: String) -> SwiftletError {
-        struct Message: Decodable { var message: String }
-        let message = (try? JSONDecoder().decode(Message.self, from: answer.body).message)
-            ?? String(decoding: answer.body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let message = Self.message(of: answer)
         let code: SwiftletError.Code =
             switch answer.status {
             case 400: .invalidInput
@@ -109,6 +109,13 @@ public struct DockerEngine: Sendable {
             default: .internal
             }
         return SwiftletError(code, "the Docker engine refused to \(what) (\(answer.status)): \(message)")
+    }
+
+    /// The engine's own words: its `{"message": …}`, else the start of the body.
+    static func message(of answer: Answer) -> String {
+        struct Message: Decodable { var message: String }
+        return (try? JSONDecoder().decode(Message.self, from: answer.body).message)
+            ?? String(decoding: answer.body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ answer: Answer, doing what: String) throws -> T {
@@ -152,7 +159,11 @@ public struct DockerEngine: Sendable {
         var headers: [(String, String)] = []
         if let auth { headers.append(("X-Registry-Auth", auth.headerValue)) }
         let answer = try await request(.POST, "/images/create", query: [("fromImage", reference)], headers: headers, timeout: timeout)
-        try expectSuccess(answer, doing: "pull image \(reference)")
+        guard (200..<300).contains(answer.status) else {
+            // A registry that is unreachable, refuses the credentials or lacks the image: the image is not available.
+            let code: SwiftletError.Code = answer.status == 401 || answer.status == 403 ? .unauthorized : .notFound
+            throw SwiftletError(code, "the Docker engine could not pull image \(reference) (\(answer.status)): \(Self.message(of: answer))")
+        }
         struct Progress: Decodable { var error: String? }
         for line in answer.body.split(separator: UInt8(ascii: "\n")) {
             if let error = (try? JSONDecoder().decode(Progress.self, from: Data(line)))?.error {

@@ -249,11 +249,17 @@ public final class DockerProvider: Provider {
             _ = try await hardenedRuntime()
         }
         try await files.prepare(spec, code: code)
-        if let reference = spec.image, try await engine.inspectImage(reference) == nil {
-            let auth = try registryAuth.map { auth throws(SwiftletError) in
-                DockerRegistryAuth(username: auth.username, password: auth.password, serverAddress: try ImageReference(parsing: reference).registry)
+        if let reference = spec.image {
+            var image = try await engine.inspectImage(reference)
+            if image == nil {
+                let auth = try registryAuth.map { auth throws(SwiftletError) in
+                    DockerRegistryAuth(username: auth.username, password: auth.password, serverAddress: try ImageReference(parsing: reference).registry)
+                }
+                try await engine.pullImage(reference, auth: auth)
+                image = try await engine.inspectImage(reference)
             }
-            try await engine.pullImage(reference, auth: auth)
+            // Refused at deploy rather than at every start: root, or nothing to run.
+            try Self.checkImage(image, spec: spec, reference: reference)
         }
         if spec.networkAccess == .egress {
             _ = try await egressNetwork(for: spec.name)
@@ -297,13 +303,9 @@ public final class DockerProvider: Provider {
                 try await engine.pullImage(reference, auth: nil)
                 image = try await engine.inspectImage(reference)
             }
-            guard let image else { throw SwiftletError(.notFound, "the Docker engine has no image \(reference) after pulling it") }
-            let imageConfig = image.Config
-            guard !(imageConfig?.Entrypoint ?? []).isEmpty || !(imageConfig?.Cmd ?? []).isEmpty else {
-                throw SwiftletError(.invalidInput, "image \(reference) has no Entrypoint or Cmd; Swiftlet cannot tell what to run")
-            }
-            let user = spec.labels[ImageInstancePlan.userLabel] ?? imageConfig?.User ?? ""
-            owner = try Self.checkUser(user, reference: reference)
+            let imageConfig = image?.Config
+            let user: String
+            (user, owner) = try Self.checkImage(image, spec: spec, reference: reference)
             config = DockerContainerConfig(image: reference)
             var env: [String: String] = [:]
             for entry in imageConfig?.Env ?? [] {
@@ -525,6 +527,18 @@ public final class DockerProvider: Provider {
             // Created meanwhile by another instance start.
         }
         return name
+    }
+
+    /// Checks that `image` exists, has something to run and a user that is not root; returns the
+    /// user and its numeric ids when it names them.
+    @discardableResult
+    static func checkImage(_ image: DockerImage?, spec: FunctionSpec, reference: String) throws -> (String, (uid: UInt32?, gid: UInt32?)) {
+        guard let image else { throw SwiftletError(.notFound, "the Docker engine has no image \(reference) and could not pull it") }
+        guard !(image.Config?.Entrypoint ?? []).isEmpty || !(image.Config?.Cmd ?? []).isEmpty else {
+            throw SwiftletError(.invalidInput, "image \(reference) has no Entrypoint or Cmd; Swiftlet cannot tell what to run")
+        }
+        let user = spec.labels[ImageInstancePlan.userLabel] ?? image.Config?.User ?? ""
+        return (user, try checkUser(user, reference: reference))
     }
 
     /// Refuses an image user that is root (functions never run as root) and returns the numeric

@@ -72,7 +72,7 @@ enum SwiftletBinary {
     }
 
     /// Starts `swiftlet up` on a free port in `dataDirectory`; returns the process and its port.
-    static func startUp(dataDirectory: String, extra: [String] = []) throws -> (Process, Int, URL) {
+    static func startUp(dataDirectory: String, extra: [String] = [], environment: [String: String] = [:]) throws -> (Process, Int, URL) {
         let port = try freePort()
         let log = URL(fileURLWithPath: dataDirectory + "/up-\(UUID().uuidString.prefix(4)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
@@ -84,6 +84,9 @@ enum SwiftletBinary {
         process.arguments = ["up", "--data-dir", dataDirectory, "--port", String(port)] + metrics + extra
         process.standardOutput = handle
         process.standardError = handle
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
+        }
         try process.run()
         return (process, port, log)
     }

@@ -7,6 +7,7 @@ import NIOHTTP1
 import Prometheus
 import ServiceLifecycle
 import SwiftletCore
+import SwiftletDocker
 import SwiftletGateway
 import SwiftletLogs
 import SwiftletProviders
@@ -16,15 +17,27 @@ import SwiftletScheduler
 import SwiftletStore
 import Testing
 
-/// A whole Swiftlet (SQLite store, native provider with real runc, scheduler, gateway on a free
-/// loopback port) built with the same code the binary runs, for end-to-end tests.
+/// Which provider a test platform runs its instances with.
+enum ProviderKind: String, CaseIterable, Sendable, CustomStringConvertible {
+    /// runc sandboxes on this machine.
+    case native
+    /// Containers of the test Docker engine (scripts/test-dockerd.sh).
+    case docker
+
+    var description: String { rawValue }
+}
+
+/// A whole Swiftlet (SQLite store, the native provider with real runc or the Docker provider with
+/// the test engine, scheduler, gateway on a free loopback port) built with the same code the
+/// binary runs, for end-to-end tests.
 final class TestPlatform: Sendable {
     let dataDirectory: String
     let port: Int
     let credentials: BasicCredentials
     let logs: RecordingLogSink
     let store: SQLiteStore
-    let provider: NativeProvider
+    let provider: any Provider
+    let kind: ProviderKind
     let workers: AsyncWorkers
     /// The registry `/metrics` serves.
     let registry: PrometheusCollectorRegistry
@@ -37,7 +50,7 @@ final class TestPlatform: Sendable {
 
     private init(
         dataDirectory: String, port: Int, credentials: BasicCredentials, logs: RecordingLogSink, store: SQLiteStore,
-        provider: NativeProvider, workers: AsyncWorkers, registry: PrometheusCollectorRegistry, callbackClient: HTTPClient, group: ServiceGroup,
+        provider: any Provider, kind: ProviderKind, workers: AsyncWorkers, registry: PrometheusCollectorRegistry, callbackClient: HTTPClient, group: ServiceGroup,
         runTask: Task<Void, any Error>
     ) {
         self.workers = workers
@@ -49,28 +62,42 @@ final class TestPlatform: Sendable {
         self.logs = logs
         self.store = store
         self.provider = provider
+        self.kind = kind
         self.group = group
         self.runTask = runTask
     }
 
     /// Starts a platform on `dataDirectory` (a new temporary one when nil).
     static func start(
-        dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
+        provider kind: ProviderKind = .native, dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
         scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async
     ) async throws -> TestPlatform {
         try Requirements.check()
+        if kind == .docker { _ = try await Requirements.dockerEndpoint() }
         let directory = dataDirectory ?? Self.makeTemporaryDirectory()
         var logger = Logger(label: "swiftlet-test")
-        logger.logLevel = .warning
+        logger.logLevel = ProcessInfo.processInfo.environment["SWIFTLET_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let logs = RecordingLogSink()
         let logStore = FunctionLogStore(configuration: .init(directory: directory + "/logs"), logger: logger)
         let instanceLogs = CombinedLogSink([logs, logStore])
         let store = try SQLiteStore(path: directory + "/swiftlet.db", logger: logger)
         let images = StoreImageCatalog(dataDirectory: directory, logger: logger)
-        let provider = try NativeProvider(
-            configuration: .init(dataDirectory: directory), codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: instanceLogs,
-            logger: logger
-        )
+        let provider: any Provider
+        var pool: WarmPool?
+        switch kind {
+        case .native:
+            let native = try NativeProvider(
+                configuration: .init(dataDirectory: directory), codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: instanceLogs,
+                logger: logger
+            )
+            pool = native.warmPool
+            provider = native
+        case .docker:
+            provider = try DockerProvider(
+                configuration: .init(dataDirectory: directory, endpoint: try await Requirements.dockerEndpoint()), codeSource: store, secrets: store,
+                sink: instanceLogs, knownFunctions: { try await store.allFunctions() }, logger: logger
+            )
+        }
         try await provider.start()
         let registry = PrometheusCollectorRegistry()
         let metrics = PrometheusMetricsFactory(registry: registry)
@@ -91,16 +118,16 @@ final class TestPlatform: Sendable {
                 bindAddress: "127.0.0.1", port: 0, credentials: auth ? credentials : nil, maxBodyBytes: maxBodyBytes,
                 uploadDirectory: directory + "/uploads"
             ),
-            store: store, scheduler: scheduler, provider: provider, images: images, warmPool: provider.warmPool, asyncWorkers: workers,
+            store: store, scheduler: scheduler, provider: provider, images: images, warmPool: pool, asyncWorkers: workers,
             metrics: registry, logs: logStore, logger: logger, onServerRunning: { port in portBox.set(port) }
         )
         let services: [ServiceGroupConfiguration.ServiceConfiguration] =
-            (provider.warmPool.map { [.init(service: $0)] } ?? []) + [.init(service: logStore), .init(service: scheduler), .init(service: workers), .init(service: app)]
+            (pool.map { [.init(service: $0)] } ?? []) + [.init(service: logStore), .init(service: scheduler), .init(service: workers), .init(service: app)]
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let runTask = Task { try await group.run() }
         let port = try await portBox.wait()
         return TestPlatform(
-            dataDirectory: directory, port: port, credentials: credentials, logs: logs, store: store, provider: provider,
+            dataDirectory: directory, port: port, credentials: credentials, logs: logs, store: store, provider: provider, kind: kind,
             workers: workers, registry: registry, callbackClient: callbackClient, group: group, runTask: runTask
         )
     }
@@ -125,11 +152,11 @@ final class TestPlatform: Sendable {
 
     /// Runs `body` with a fresh platform and always stops it and removes its data directory.
     static func with<T>(
-        maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
+        provider kind: ProviderKind = .native, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
         scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async,
         _ body: (TestPlatform) async throws -> T
     ) async throws -> T {
-        let platform = try await start(maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling, async: async)
+        let platform = try await start(provider: kind, maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling, async: async)
         do {
             let result = try await body(platform)
             await platform.stop()
@@ -252,6 +279,24 @@ enum Requirements {
         for tool in ["/usr/bin/runc", "/usr/bin/python3", "/usr/bin/node"] where !FileManager.default.isExecutableFile(atPath: tool) {
             throw SwiftletError(.internal, "end-to-end tests need \(tool); scripts/test.sh installs it with apt-get")
         }
+    }
+
+    /// The test Docker engine's socket (scripts/test-dockerd.sh).
+    static let dockerSocket = "/run/swiftlet-test-docker/docker.sock"
+
+    /// The test Docker engine, checked to answer: the Docker provider's tests never use the
+    /// system's engine.
+    static func dockerEndpoint() async throws -> DockerEndpoint {
+        let endpoint = try DockerEndpoint(dockerHost: "unix://" + dockerSocket)
+        let engine = DockerEngine(endpoint: endpoint, client: HTTPClient.shared)
+        do {
+            try await engine.ping()
+        } catch {
+            throw SwiftletError(
+                .unavailable, "the Docker provider's tests need the test engine at \(endpoint): run `scripts/test-dockerd.sh start` (scripts/test.sh does it)"
+            )
+        }
+        return endpoint
     }
 }
 
