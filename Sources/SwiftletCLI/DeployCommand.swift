@@ -50,6 +50,12 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(name: .long, help: "CPU limit, like 500m or 1.")
     var cpu: String?
 
+    @Option(name: .long, help: "Isolation tier: standard (runc) or hardened (gVisor's runsc; where the provider has it).")
+    var isolation: String?
+
+    @Option(name: .customLong("registry-auth"), help: "Pull credentials for a private image: base64 of user:password (used at deploy, never stored).")
+    var registryAuth: String?
+
     @Flag(name: .long, help: "Debug mode: one instance, 1 h exec timeout, and the runtime's debugger forwarded to the host (see `swiftlet describe`).")
     var debug = false
 
@@ -102,6 +108,8 @@ struct DeployCommand: AsyncParsableCommand {
                 deployment.labels = try Self.pairs(labels, what: "--label")
                 deployment.secrets = secrets.isEmpty ? nil : secrets
                 deployment.debug = debug ? true : nil
+                deployment.isolation = isolation
+                deployment.registryAuth = registryAuth
                 if memory != nil || cpu != nil {
                     deployment.limits = FunctionResources(memory: memory, cpu: cpu)
                 }
