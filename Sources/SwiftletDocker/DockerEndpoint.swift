@@ -17,6 +17,8 @@ public struct DockerEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// Parses a `DOCKER_HOST` value; nil or empty means the default socket.
     public init(dockerHost: String?) throws {
         let value = (dockerHost ?? "").trimmingCharacters(in: .whitespaces)
+        // Messages quote at most the start of a value.
+        let shown = value.count > 80 ? value.prefix(80) + "…" : value
         if value.isEmpty {
             self.init(socket: Self.defaultSocket)
             return
@@ -24,18 +26,18 @@ public struct DockerEndpoint: Sendable, Equatable, CustomStringConvertible {
         if value.hasPrefix("unix://") {
             let path = String(value.dropFirst("unix://".count))
             guard path.hasPrefix("/"), path.count > 1 else {
-                throw SwiftletError(.invalidInput, "DOCKER_HOST '\(value)' names no absolute socket path; use unix:///var/run/docker.sock")
+                throw SwiftletError(.invalidInput, "DOCKER_HOST '\(shown)' names no absolute socket path; use unix:///var/run/docker.sock")
             }
             self.init(socket: path)
         } else if value.hasPrefix("tcp://") {
             let rest = value.dropFirst("tcp://".count).split(separator: "/", maxSplits: 1).first.map(String.init) ?? ""
             guard let colon = rest.lastIndex(of: ":"), !rest[..<colon].isEmpty, let port = UInt16(rest[rest.index(after: colon)...]), port > 0 else {
-                throw SwiftletError(.invalidInput, "DOCKER_HOST '\(value)' is not tcp://host:port")
+                throw SwiftletError(.invalidInput, "DOCKER_HOST '\(shown)' is not tcp://host:port")
             }
             self.init(baseURL: "http://\(rest)", description: value, socketPath: nil)
         } else {
             throw SwiftletError(
-                .invalidInput, "DOCKER_HOST '\(value)' is not supported: use unix:///path/to/docker.sock or tcp://host:port (TLS and ssh:// are not)"
+                .invalidInput, "DOCKER_HOST '\(shown)' is not supported: use unix:///path/to/docker.sock or tcp://host:port (TLS and ssh:// are not)"
             )
         }
     }

@@ -69,6 +69,10 @@ public struct DockerEngine: Sendable {
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], json: (any Encodable)? = nil, body: Data? = nil,
         headers: [(String, String)] = [], timeout: Duration
     ) async throws -> HTTPClientResponse {
+        // A stopped engine removes its socket: say so at once (the client would retry until the deadline).
+        if let socket = endpoint.socketPath, access(socket, F_OK) != 0 {
+            throw unreachable(SwiftletError(.unavailable, "no socket at \(socket)"), doing: "\(method) \(path)")
+        }
         var request = HTTPClientRequest(url: url(path, query: query))
         request.method = method
         request.headers.add(name: "User-Agent", value: "swiftlet")
@@ -89,10 +93,11 @@ public struct DockerEngine: Sendable {
     }
 
     func unreachable(_ error: any Error, doing what: String) -> SwiftletError {
-        if let error = error as? SwiftletError { return error }
+        if let error = error as? SwiftletError, error.message.hasPrefix("the Docker engine") { return error }
+        let detail = (error as? SwiftletError)?.message ?? "\(error)"
         return SwiftletError(
             .unavailable,
-            "the Docker engine at \(endpoint) did not answer (\(what): \(error)); start dockerd or point DOCKER_HOST at a running engine",
+            "the Docker engine at \(endpoint) did not answer (\(what): \(detail)); start dockerd or point DOCKER_HOST at a running engine",
             cause: error
         )
     }
