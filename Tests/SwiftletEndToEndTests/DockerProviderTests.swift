@@ -197,6 +197,25 @@ extension EndToEnd {
             }
         }
 
+        @Test("debug mode: the node inspector is forwarded to 127.0.0.1 only; the container publishes no port")
+        func debugMode() async throws {
+            try await TestPlatform.with(provider: .docker, scheduling: DebugTests.scheduling) { platform in
+                try await platform.deployOK("dbg", runtime: "node", source: DebugTests.nodeHandler, extra: ["debug": true])
+                let endpoint = try await DebugTests.debugEndpoint(platform, "dbg", debugger: "node-inspector")
+                #expect(endpoint.hasPrefix("127.0.0.1:"))
+                let listening = try DebugTests.listensOnLoopbackOnly(try DebugTests.port(of: endpoint))
+                #expect(listening.loopback && !listening.other, "the forwarded port must listen on 127.0.0.1 only")
+                let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://\(endpoint)/json/list"), timeout: .seconds(10))
+                let body = try await response.body.collect(upTo: 1024 * 1024)
+                #expect(response.status == .ok && String(buffer: body).contains("webSocketDebuggerUrl"), "\(String(buffer: body))")
+                #expect(try await platform.call("dbg").status == 200)
+                let container = try #require(try await Self.containers(of: platform, function: "dbg").first)
+                let host = try #require(try await Self.inspect(container.Id)["HostConfig"] as? [String: Any])
+                #expect((host["PortBindings"] as? [String: Any] ?? [:]).isEmpty)
+                #expect(host["NetworkMode"] as? String == "none")
+            }
+        }
+
         @Test("engine down: /healthz and calls answer 503 saying so; when it returns, Swiftlet recovers")
         func engineDown() async throws {
             try await TestPlatform.with(provider: .docker) { platform in
