@@ -61,9 +61,10 @@ final class DockerInstance: FunctionInstance {
     func watch(sink: any InstanceLogSink, logsSince: Int? = nil) {
         let logs = Task { [engine, containerID, functionName, id, state, logger] in
             // The stream ends with the container; a dropped engine connection is retried while it runs.
+            var since = logsSince
             while !Task.isCancelled, !state.withLockedValue({ $0.exited || $0.stopped }) {
                 do {
-                    try await engine.followLogs(containerID, since: logsSince) { stream, text in
+                    try await engine.followLogs(containerID, since: since) { stream, text in
                         state.withLockedValue { state in
                             state.recent.append(text)
                             if state.recent.count > 20 { state.recent.removeFirst(state.recent.count - 20) }
@@ -73,6 +74,8 @@ final class DockerInstance: FunctionInstance {
                     return
                 } catch {
                     logger.debug("log stream of the instance interrupted", metadata: ["error": "\(error)"])
+                    // Resume where it broke off (to the second), not from the start.
+                    since = Int(Date().timeIntervalSince1970)
                     try? await Task.sleep(for: .seconds(1))
                 }
             }

@@ -69,6 +69,8 @@ public final class DockerProvider: Provider {
         /// Running containers of the current specs found at start, by spec fingerprint.
         var adoptable: [String: [DockerContainerSummary]] = [:]
         var reconciled = false
+        /// The reconciliation under way, shared by everyone who needs it done.
+        var reconciling: Task<Void, any Error>?
         var runtimeImage: String?
         var hardenedRuntime: String?
         var sweep: Task<Void, Never>?
@@ -125,10 +127,29 @@ public final class DockerProvider: Provider {
             )
             return
         }
-        try await reconcile()
+        try await reconcileOnce()
     }
 
     // MARK: Reconciling with the engine
+
+    /// Reconciles unless done: once per run, by one caller at a time (the start, or the first
+    /// call or health check after an engine that was down at start answers).
+    func reconcileOnce() async throws {
+        let task = state.withLockedValue { state -> Task<Void, any Error>? in
+            if state.reconciled { return nil }
+            if let running = state.reconciling { return running }
+            let task = Task { try await self.reconcile() }
+            state.reconciling = task
+            return task
+        }
+        guard let task else { return }
+        do {
+            try await task.value
+        } catch {
+            state.withLockedValue { $0.reconciling = nil }
+            throw error
+        }
+    }
 
     /// What ``reconcile()`` or `swiftlet gc` removes.
     public struct Garbage: Sendable, Equatable {
@@ -267,10 +288,7 @@ public final class DockerProvider: Provider {
     }
 
     public func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
-        if !state.withLockedValue({ $0.reconciled }) {
-            try await engine.ping()
-            try await reconcile()
-        }
+        try await reconcileOnce()
         if let adopted = try await adopt(spec) { return adopted }
         let id = "\(spec.name)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
         var config: DockerContainerConfig
@@ -455,7 +473,7 @@ public final class DockerProvider: Provider {
     public func health() async -> SwiftletError? {
         do {
             try await engine.ping(timeout: .seconds(2))
-            if !state.withLockedValue({ $0.reconciled }) { try await reconcile() }
+            try await reconcileOnce()
             return nil
         } catch {
             let message = (error as? SwiftletError)?.message ?? "\(error)"
