@@ -13,12 +13,19 @@ final class FakeProvider: Provider {
         var stopped: [String] = []
         var failStarts = 0
         var startDelay: Duration = .zero
+        /// What ``health()`` reports (nil: healthy).
+        var problem: SwiftletError?
+        /// Specs handed to ``functionRemoved(_:)``.
+        var removedFunctions: [String] = []
     }
     let state = NIOLockedValueBox(State())
 
     func start() async throws {}
     func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec { spec }
     func shutdown() async {}
+    var orchestration: String { "fake" }
+    func health() async -> SwiftletError? { state.withLockedValue { $0.problem } }
+    func functionRemoved(_ spec: FunctionSpec) async { state.withLockedValue { $0.removedFunctions.append(spec.name) } }
 
     func startInstance(of spec: FunctionSpec) async throws -> any FunctionInstance {
         let (fail, delay) = state.withLockedValue { state -> (Bool, Duration) in
