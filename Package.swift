@@ -246,6 +246,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwiftletDockerTests",
+            dependencies: ["SwiftletDocker", "SwiftletCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwiftletLogsTests",
             dependencies: ["SwiftletLogs", "SwiftletSandbox"],
             swiftSettings: swiftSettings

@@ -16,17 +16,21 @@ public struct DockerEndpoint: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a `DOCKER_HOST` value; nil or empty means the default socket.
     public init(dockerHost: String?) throws {
-        let value = (dockerHost ?? "").trimmingCharacters(in: .whitespaces)
+        let value = (dockerHost ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         // Messages quote at most the start of a value.
         let shown = value.count > 80 ? value.prefix(80) + "…" : value
+        guard !value.unicodeScalars.contains(where: { CharacterSet.whitespacesAndNewlines.contains($0) || CharacterSet.controlCharacters.contains($0) }) else {
+            throw SwiftletError(.invalidInput, "DOCKER_HOST '\(shown.debugDescription.dropFirst().dropLast())' contains spaces or control characters")
+        }
         if value.isEmpty {
             self.init(socket: Self.defaultSocket)
             return
         }
         if value.hasPrefix("unix://") {
             let path = String(value.dropFirst("unix://".count))
-            guard path.hasPrefix("/"), path.count > 1 else {
-                throw SwiftletError(.invalidInput, "DOCKER_HOST '\(shown)' names no absolute socket path; use unix:///var/run/docker.sock")
+            // sockaddr_un holds 107 bytes of path.
+            guard path.hasPrefix("/"), path.count > 1, path.utf8.count <= 107 else {
+                throw SwiftletError(.invalidInput, "DOCKER_HOST '\(shown)' names no absolute socket path of at most 107 bytes; use unix:///var/run/docker.sock")
             }
             self.init(socket: path)
         } else if value.hasPrefix("tcp://") {

@@ -11,6 +11,8 @@ public struct DockerLogStream: Sendable {
 
     /// The longest line kept; the rest of a longer line is cut.
     public static let maxLine = 64 * 1024
+    /// The largest frame accepted (the engine's are at most a few KiB).
+    public static let maxFrame: UInt32 = 1024 * 1024
 
     private var pending = ByteBuffer()
     private var partial: [Stream: [UInt8]] = [:]
@@ -28,6 +30,12 @@ public struct DockerLogStream: Sendable {
             guard let kind = pending.getInteger(at: start, as: UInt8.self),
                 let length = pending.getInteger(at: start + 4, endianness: .big, as: UInt32.self)
             else { break }
+            // The engine frames its output in small pieces; a length this large is a corrupt stream:
+            // drop what is buffered rather than grow without bound.
+            guard length <= Self.maxFrame else {
+                pending.clear()
+                break
+            }
             guard pending.readableBytes >= 8 + Int(length) else { break }
             pending.moveReaderIndex(forwardBy: 8)
             let payload = pending.readBytes(length: Int(length)) ?? []
@@ -49,7 +57,10 @@ public struct DockerLogStream: Sendable {
 
     /// The unterminated last lines, when the stream ends.
     public mutating func finish() -> [(Stream, String)] {
-        defer { partial = [:] }
+        defer {
+            partial = [:]
+            pending.clear()
+        }
         return [Stream.stdout, .stderr].compactMap { stream in
             guard let buffer = partial[stream], !buffer.isEmpty else { return nil }
             return (stream, Self.text(buffer))

@@ -390,6 +390,14 @@ public final class DockerProvider: Provider {
         else {
             throw SwiftletError(.badGateway, "the container of instance \(id) exited at once; see `swiftlet logs \(spec.name)`")
         }
+        // A user named in the image may still map to uid 0 in its /etc/passwd: check the process
+        // itself (with runc it is the container's init on this host; runsc's is its sandbox).
+        if container.HostConfig?.Runtime != "runsc", Self.realUID(pid: pid) == 0 {
+            throw SwiftletError(
+                .invalidInput,
+                "the container of \(spec.name) runs as root (its user '\(container.Config?.User ?? "")' is uid 0 in the image); Swiftlet never runs functions as root: set the label \(ImageInstancePlan.userLabel)=<uid>"
+            )
+        }
         let namespaceFD = open("/proc/\(pid)/ns/net", O_RDONLY | O_CLOEXEC)
         guard namespaceFD >= 0 else {
             throw SwiftletError(
@@ -547,6 +555,14 @@ public final class DockerProvider: Provider {
         return name
     }
 
+    /// The real uid of host process `pid`, from `/proc/<pid>/status` (nil when unreadable).
+    static func realUID(pid: Int32) -> UInt32? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
+        else { return nil }
+        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
+    }
+
     /// Checks that `image` exists, has something to run and a user that is not root; returns the
     /// user and its numeric ids when it names them.
     @discardableResult
@@ -562,16 +578,18 @@ public final class DockerProvider: Provider {
     /// Refuses an image user that is root (functions never run as root) and returns the numeric
     /// uid and gid when the user names them.
     static func checkUser(_ user: String, reference: String) throws -> (uid: UInt32?, gid: UInt32?) {
-        let parts = user.split(separator: ":", maxSplits: 1).map(String.init)
+        // Empty pieces count: ":1000" is the engine's default user (root) with gid 1000.
+        let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let name = parts.first ?? ""
-        if name.isEmpty || name == "root" || name == "0" {
+        let uid = UInt32(name)
+        // "00", "+0" and "000:0" are uid 0 too.
+        if name.isEmpty || name == "root" || uid == 0 {
             throw SwiftletError(
                 .invalidInput,
                 "image \(reference) runs as root; Swiftlet never runs functions as root: add `USER app` (or a uid) to the image, or set the label \(ImageInstancePlan.userLabel)=<uid> to run it as that uid"
             )
         }
-        let uid = UInt32(name)
-        let gid = parts.count == 2 ? UInt32(parts[1]) : uid
+        let gid = parts.count == 2 && !parts[1].isEmpty ? UInt32(parts[1]) : uid
         return (uid, gid)
     }
 }

@@ -50,7 +50,9 @@ extension EndToEnd {
         }
 
         /// Imports a busybox image serving `/www` with httpd on 8080, as `user` (none: root).
-        static func importHTTPImage(tag: String, user: String?) async throws {
+        static func importHTTPImage(
+            tag: String, user: String?, passwd: String = "root:x:0:0::/:/bin/sh\napp:x:10001:10001::/:/bin/sh\n"
+        ) async throws {
             let root = TestPlatform.makeTemporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: root) }
             let fm = FileManager.default
@@ -58,7 +60,7 @@ extension EndToEnd {
                 try fm.createDirectory(atPath: root + "/" + directory, withIntermediateDirectories: true)
             }
             try fm.copyItem(atPath: "/bin/busybox", toPath: root + "/bin/busybox")
-            try Data("root:x:0:0::/:/bin/sh\napp:x:10001:10001::/:/bin/sh\n".utf8).write(to: URL(fileURLWithPath: root + "/etc/passwd"))
+            try Data(passwd.utf8).write(to: URL(fileURLWithPath: root + "/etc/passwd"))
             try Data("served by busybox\n".utf8).write(to: URL(fileURLWithPath: root + "/www/index.html"))
             let tar = try await SwiftletBinary.offload { () -> Data in
                 let process = Process()
@@ -120,6 +122,7 @@ extension EndToEnd {
         func images() async throws {
             try await Self.importHTTPImage(tag: "swiftlet-test-httpd:app", user: "10001")
             try await Self.importHTTPImage(tag: "swiftlet-test-httpd:root", user: nil)
+            try await Self.importHTTPImage(tag: "swiftlet-test-httpd:sneaky", user: "app", passwd: "app:x:0:0::/:/bin/sh\n")
             try await TestPlatform.with(provider: .docker) { platform in
                 func deploy(_ name: String, image: String, labels: [String: String] = [:]) async throws -> TestPlatform.Answer {
                     let body = try JSONSerialization.data(withJSONObject: ["service": name, "image": image, "labels": labels])
@@ -139,6 +142,13 @@ extension EndToEnd {
                 answer = try await deploy("rooted", image: "swiftlet-test-httpd:root", labels: ["com.swiftlet.user": "4242"])
                 #expect(answer.status == 202, "the user label runs a root image as another uid: \(answer.text)")
                 #expect(try await platform.call("rooted", path: "/index.html").status == 200)
+
+                // A named user that is uid 0 in the image's own passwd is caught when it starts.
+                answer = try await deploy("sneaky", image: "swiftlet-test-httpd:sneaky")
+                #expect(answer.status == 202, "\(answer.text)")
+                answer = try await platform.call("sneaky", path: "/index.html", timeout: .seconds(30))
+                #expect(answer.status == 503 && answer.text.contains("runs as root"), "\(answer.status) \(answer.text)")
+                #expect(try await Self.containers(of: platform, function: "sneaky").isEmpty, "the root container was removed")
 
                 answer = try await deploy("nothing", image: "127.0.0.1:1/swiftlet/absent:1")
                 #expect(answer.status == 404, "\(answer.status) \(answer.text)")
