@@ -28,25 +28,11 @@ extension EndToEnd {
         /// Runs the docker CLI against the test engine.
         @discardableResult
         static func docker(_ arguments: [String], stdin: Data? = nil) async throws -> String {
-            try await SwiftletBinary.offload {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/docker")
-                process.arguments = arguments
-                process.environment = ["DOCKER_HOST": "unix://" + Requirements.dockerSocket, "PATH": "/usr/bin:/bin"]
-                let input = Pipe()
-                let output = Pipe()
-                process.standardInput = input
-                process.standardOutput = output
-                process.standardError = output
-                try process.run()
-                if let stdin { input.fileHandleForWriting.write(stdin) }
-                try input.fileHandleForWriting.close()
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                let text = String(decoding: data, as: UTF8.self)
-                guard process.terminationStatus == 0 else { throw TestFailure("docker \(arguments.joined(separator: " ")): \(text)") }
-                return text
-            }
+            let result = try await SwiftletBinary.runTool(
+                "/usr/bin/docker", arguments, environment: ["DOCKER_HOST": "unix://" + Requirements.dockerSocket], stdin: stdin
+            )
+            guard result.status == 0 else { throw TestFailure("docker \(arguments.joined(separator: " ")): \(result.stdout) \(result.stderr)") }
+            return result.stdout
         }
 
         /// Imports a busybox image serving `/www` with httpd on 8080, as `user` (none: root).

@@ -31,7 +31,13 @@ enum SwiftletBinary {
     /// Runs `swiftlet ARGS` to completion with `environment` added, on a thread of its own so
     /// the blocking waits never hold one of Swift concurrency's few threads.
     static func run(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) async throws -> Result {
-        try await offload { try runBlocking(arguments, environment: environment, stdin: stdin) }
+        let executable = try path
+        return try await offload { try runBlocking(executable, arguments, environment: environment, stdin: stdin.map { Data($0.utf8) }) }
+    }
+
+    /// Runs another tool (`docker`) the same way.
+    static func runTool(_ executable: String, _ arguments: [String], environment: [String: String] = [:], stdin: Data? = nil) async throws -> Result {
+        try await offload { try runBlocking(executable, arguments, environment: environment, stdin: stdin) }
     }
 
     /// Waits for `process` to exit without blocking a concurrency thread.
@@ -48,9 +54,9 @@ enum SwiftletBinary {
         }
     }
 
-    private static func runBlocking(_ arguments: [String], environment: [String: String], stdin: String?) throws -> Result {
+    private static func runBlocking(_ executable: String, _ arguments: [String], environment: [String: String], stdin: Data?) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try path)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for key in ["SWIFTLET_URL", "OPENFAAS_URL", "SWIFTLET_USER", "SWIFTLET_PASSWORD", "SWIFTLET_DATA_DIR"] { env.removeValue(forKey: key) }
@@ -63,7 +69,7 @@ enum SwiftletBinary {
         process.standardError = err
         process.standardInput = input
         try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
