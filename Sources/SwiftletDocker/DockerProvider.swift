@@ -525,11 +525,18 @@ public final class DockerProvider: Provider {
     /// gVisor serves on the container's own (loopback-only) namespace, the gateway's data path.
     private func hardenedRuntime() async throws -> String {
         if let runtime = state.withLockedValue({ $0.hardenedRuntime }) { return runtime }
-        let info = try await engine.info()
+        let runtime = try Self.hardenedRuntime(in: try await engine.info(), endpoint: engine.endpoint)
+        state.withLockedValue { $0.hardenedRuntime = runtime }
+        return runtime
+    }
+
+    /// The runtime of the hardened tier in an engine that describes itself as `info`: `runsc`,
+    /// registered with `--network=host`; anything else is refused with what to change.
+    static func hardenedRuntime(in info: DockerInfo, endpoint: DockerEndpoint) throws -> String {
         guard let runsc = info.Runtimes?["runsc"] else {
             throw SwiftletError(
                 .unsupported,
-                "isolation 'hardened' needs gVisor, and the Docker engine at \(engine.endpoint) has no runsc runtime: install runsc and add {\"runtimes\": {\"runsc\": {\"path\": \"/usr/bin/runsc\", \"runtimeArgs\": [\"--network=host\"]}}} to /etc/docker/daemon.json, then restart dockerd"
+                "isolation 'hardened' needs gVisor, and the Docker engine at \(endpoint) has no runsc runtime: install runsc and add {\"runtimes\": {\"runsc\": {\"path\": \"/usr/bin/runsc\", \"runtimeArgs\": [\"--network=host\"]}}} to /etc/docker/daemon.json, then restart dockerd"
             )
         }
         guard runsc.runtimeArgs?.contains("--network=host") == true else {
@@ -538,7 +545,6 @@ public final class DockerProvider: Provider {
                 "the Docker engine's runsc runtime lacks \"runtimeArgs\": [\"--network=host\"]; Swiftlet reaches instances on the loopback of their own namespace, which gVisor's own network stack hides: add it in /etc/docker/daemon.json and restart dockerd"
             )
         }
-        state.withLockedValue { $0.hardenedRuntime = "runsc" }
         return "runsc"
     }
 

@@ -161,3 +161,36 @@ private func value(_ object: Any?, _ path: String...) -> Any? {
         #expect(value(json, "HostConfig", "Runtime") as? String == "runsc")
     }
 }
+
+/// The hardened tier needs runsc registered with `--network=host`; an engine without it refuses
+/// the deploy with the daemon.json snippet that fixes it.
+@Suite struct HardenedRuntimeTests {
+    let endpoint = try! DockerEndpoint(dockerHost: "unix:///run/test.sock")
+
+    func info(_ json: String) throws -> DockerInfo {
+        try JSONDecoder().decode(DockerInfo.self, from: Data(json.utf8))
+    }
+
+    @Test func runscWithHostNetworkIsUsed() throws {
+        let engine = try info(#"{"Runtimes": {"runc": {"path": "runc"}, "runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--network=host"]}}}"#)
+        #expect(try DockerProvider.hardenedRuntime(in: engine, endpoint: endpoint) == "runsc")
+    }
+
+    @Test(arguments: [#"{"Runtimes": {"runc": {"path": "runc"}}}"#, #"{}"#, #"{"Runtimes": {}}"#])
+    func noRunscIsRefused(_ json: String) throws {
+        let engine = try info(json)
+        let error = #expect(throws: SwiftletError.self) { try DockerProvider.hardenedRuntime(in: engine, endpoint: endpoint) }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("no runsc runtime") == true)
+        #expect(error?.message.contains("unix:///run/test.sock") == true)
+        #expect(error?.message.contains("daemon.json") == true)
+    }
+
+    @Test(arguments: [#"{"Runtimes": {"runsc": {"path": "/usr/bin/runsc"}}}"#, #"{"Runtimes": {"runsc": {"path": "/usr/bin/runsc", "runtimeArgs": ["--platform=ptrace"]}}}"#])
+    func runscWithoutHostNetworkIsRefused(_ json: String) throws {
+        let engine = try info(json)
+        let error = #expect(throws: SwiftletError.self) { try DockerProvider.hardenedRuntime(in: engine, endpoint: endpoint) }
+        #expect(error?.code == .unsupported)
+        #expect(error?.message.contains("--network=host") == true)
+    }
+}

@@ -142,6 +142,52 @@ extension EndToEnd {
             }
         }
 
+        @Test("a private registry: the deploy without registryAuth is refused, with it the engine pulls and the function serves")
+        func privateRegistry() async throws {
+            try await Self.importHTTPImage(tag: "swiftlet-test-httpd:app", user: "10001")
+            let registry = try await LocalRegistry.start(login: ("puller", "s3cret-pw"))
+            let config = TestPlatform.makeTemporaryDirectory()
+            do {
+                let reference = "\(registry.host)/private/httpd:1"
+                // Push with the CLI's own login (a private config), then forget the image locally.
+                let environment = ["DOCKER_HOST": "unix://" + Requirements.dockerSocket, "DOCKER_CONFIG": config]
+                for arguments in [
+                    ["tag", "swiftlet-test-httpd:app", reference], ["login", registry.host, "-u", "puller", "--password-stdin"], ["push", reference],
+                    ["rmi", reference],
+                ] {
+                    let result = try await SwiftletBinary.runTool(
+                        "/usr/bin/docker", arguments, environment: environment, stdin: arguments[0] == "login" ? Data("s3cret-pw".utf8) : nil
+                    )
+                    #expect(result.status == 0, "docker \(arguments[0]): \(result.stdout) \(result.stderr)")
+                }
+                try await TestPlatform.with(provider: .docker) { platform in
+                    func deploy(_ extra: [String: Any]) async throws -> TestPlatform.Answer {
+                        var object: [String: Any] = ["service": "private", "image": reference]
+                        object.merge(extra) { _, new in new }
+                        let body = try JSONSerialization.data(withJSONObject: object)
+                        return try await platform.request(.POST, "/system/functions", body: ByteBuffer(bytes: body), headers: Self.json, auth: true)
+                    }
+                    var answer = try await deploy([:])
+                    #expect((400..<500).contains(answer.status) && answer.text.contains("could not pull"), "\(answer.status) \(answer.text)")
+                    answer = try await deploy(["registryAuth": Data("puller:wrong".utf8).base64EncodedString()])
+                    #expect((400..<500).contains(answer.status), "wrong password: \(answer.status) \(answer.text)")
+                    answer = try await deploy(["registryAuth": Data("puller:s3cret-pw".utf8).base64EncodedString()])
+                    #expect(answer.status == 202, "\(answer.status) \(answer.text)")
+                    let served = try await platform.call("private", path: "/index.html")
+                    #expect(served.status == 200 && served.text == "served by busybox\n", "\(served.status) \(served.text)")
+                    let stored = try String(decoding: Data(contentsOf: URL(fileURLWithPath: platform.dataDirectory + "/swiftlet.db")), as: UTF8.self)
+                    #expect(!stored.contains("s3cret-pw") && !stored.contains(Data("puller:s3cret-pw".utf8).base64EncodedString()), "credentials are never stored")
+                }
+            } catch {
+                await registry.stop()
+                try? FileManager.default.removeItem(atPath: config)
+                throw error
+            }
+            _ = try? await Self.docker(["rmi", "\(registry.host)/private/httpd:1"])
+            await registry.stop()
+            try? FileManager.default.removeItem(atPath: config)
+        }
+
         @Test("hardened isolation runs under gVisor (runsc) with the same data path")
         func hardened() async throws {
             try await TestPlatform.with(provider: .docker) { platform in

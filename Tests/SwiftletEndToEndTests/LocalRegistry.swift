@@ -16,13 +16,20 @@ final class LocalRegistry: @unchecked Sendable {
         self.process = process
     }
 
-    static func start() async throws -> LocalRegistry {
+    /// Starts a registry; with `login` it requires basic auth (htpasswd, bcrypt).
+    static func start(login: (user: String, password: String)? = nil) async throws -> LocalRegistry {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-registry") else {
             throw TestFailure("docker-registry is missing; scripts/install-deps.sh installs it")
         }
         let directory = TestPlatform.makeTemporaryDirectory()
         let port = try SwiftletBinary.freePort()
-        let config = "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: \(directory)/storage\nhttp:\n  addr: 127.0.0.1:\(port)\n"
+        var config = "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: \(directory)/storage\nhttp:\n  addr: 127.0.0.1:\(port)\n"
+        if let login {
+            let htpasswd = try await SwiftletBinary.runTool("/usr/bin/htpasswd", ["-Bbn", login.user, login.password])
+            guard htpasswd.status == 0 else { throw TestFailure("htpasswd failed: \(htpasswd.stderr)") }
+            try htpasswd.stdout.write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8)
+            config += "auth:\n  htpasswd:\n    realm: swiftlet-test\n    path: \(directory)/htpasswd\n"
+        }
         try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
@@ -32,7 +39,8 @@ final class LocalRegistry: @unchecked Sendable {
         try process.run()
         let registry = LocalRegistry(port: port, directory: directory, process: process)
         let ready = try await eventually(timeout: .seconds(10)) {
-            (try? await HTTPClient.shared.get(url: "http://\(registry.host)/v2/").get().status.code) == 200
+            let status = try? await HTTPClient.shared.get(url: "http://\(registry.host)/v2/").get().status.code
+            return status == 200 || (login != nil && status == 401)
         }
         guard ready else {
             await registry.stop()
