@@ -68,6 +68,24 @@ struct UpCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-metrics-port"), help: "Serve /metrics only on the main port.")
     var noMetricsPort: Bool = false
 
+    @Option(name: .customLong("rate-limit"), help: "Requests per second per client address, as N or N/BURST (off unless set); over it: 429 with Retry-After.")
+    var rateLimit: String?
+
+    @Option(name: .customLong("function-rate-limit"), help: "Calls per second per function, as N or N/BURST (off unless set).")
+    var functionRateLimit: String?
+
+    @Option(name: .customLong("max-connections"), help: "Open gateway connections in all.")
+    var maxConnections = 4096
+
+    @Option(name: .customLong("max-connections-per-client"), help: "Open gateway connections per client address; more are closed at once.")
+    var maxConnectionsPerClient = 512
+
+    @Option(name: .customLong("header-timeout"), help: "How long a request head may take to arrive (also the keep-alive idle time), e.g. 30s.")
+    var headerTimeout = "30s"
+
+    @Option(name: .customLong("body-timeout"), help: "How long a request body may take to arrive after its head, e.g. 120s.")
+    var bodyTimeout = "120s"
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -91,6 +109,30 @@ struct UpCommand: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical") }
         _ = try warmPoolSettings()
         _ = try asyncConfiguration()
+        _ = try gatewayLimits()
+    }
+
+    /// The gateway's limits from `--rate-limit`, `--max-connections*`, `--header-timeout`…
+    func gatewayLimits() throws -> GatewayLimits {
+        func rate(_ text: String?, _ option: String) throws -> GatewayLimits.Rate? {
+            guard let text else { return nil }
+            do { return try GatewayLimits.Rate(parsing: text) } catch { throw ValidationError("\(option): \(error.message)") }
+        }
+        func duration(_ text: String, _ option: String) throws -> Duration {
+            guard let value = try? ResourceQuantity.duration(text), value >= .seconds(1), value <= .seconds(3600) else {
+                throw ValidationError("\(option) '\(text.prefix(40))' must be a duration like 30s or 2m, from 1s to 1h")
+            }
+            return value
+        }
+        guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
+        guard (1...maxConnections).contains(maxConnectionsPerClient) else {
+            throw ValidationError("--max-connections-per-client must be between 1 and --max-connections (\(maxConnections))")
+        }
+        return GatewayLimits(
+            perClient: try rate(rateLimit, "--rate-limit"), perFunction: try rate(functionRateLimit, "--function-rate-limit"),
+            maxConnectionsPerClient: maxConnectionsPerClient, maxConnections: maxConnections,
+            headerTimeout: try duration(headerTimeout, "--header-timeout"), bodyTimeout: try duration(bodyTimeout, "--body-timeout")
+        )
     }
 
     /// The engine address from `DOCKER_HOST`.
@@ -200,9 +242,10 @@ struct UpCommand: AsyncParsableCommand {
         }
         let uploads = dataDirectory.path + "/uploads"
         try? FileManager.default.removeItem(atPath: uploads)
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             bindAddress: bind, port: port, credentials: credentials, maxBodyBytes: maxBodyBytes, uploadDirectory: uploads
         )
+        configuration.limits = try gatewayLimits()
         let authNote: String
         if noAuth {
             authNote = "auth is OFF (--no-auth)"

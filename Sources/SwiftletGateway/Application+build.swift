@@ -32,6 +32,9 @@ public func buildApplication(
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: metrics)))
         MetricsEndpoint(registry: metrics, scheduler: scheduler, warmPool: warmPool, asyncWorkers: asyncWorkers).addRoutes(to: router)
     }
+    if configuration.limits.perClient != nil || configuration.limits.perFunction != nil {
+        router.add(middleware: RateLimitMiddleware(limits: configuration.limits))
+    }
     if let credentials = configuration.credentials {
         router.add(middleware: BasicAuthMiddleware(credentials: credentials))
     }
@@ -41,10 +44,28 @@ public func buildApplication(
         AsyncCallsController(calls: calls, workers: asyncWorkers).addRoutes(to: router)
     }
     SystemController(version: configuration.version, provider: provider).addRoutes(to: router)
-    var server: HTTPServerBuilder = .http1()
+    // Every connection is gated (connections per client, the first head's deadline) and timed
+    // (later heads and bodies), with bounded request heads.
+    let limits = configuration.limits
+    let connections = ClientConnections(maxPerClient: limits.maxConnectionsPerClient)
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [RequestDeadlines(limits: limits)],
+        httpDecoderConfiguration: .init(
+            maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: limits.maxHeaderCount
+        )
+    )
+    var server = HTTPServerBuilder { responder in
+        GatedChildChannel(inner: HTTP1Channel(responder: responder, configuration: http1), connections: connections, limits: limits)
+    }
     if let logs {
         LogsController(store: store, logs: logs).addRoutes(to: router)
-        server = .http1WebSocketUpgrade(webSocketRouter: LogsWebSocket(store: store, logs: logs).router(credentials: configuration.credentials))
+        let webSocketResponder = LogsWebSocket(store: store, logs: logs).router(credentials: configuration.credentials).buildResponder()
+        server = HTTPServerBuilder { responder in
+            GatedChildChannel(
+                inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http1)),
+                connections: connections, limits: limits
+            )
+        }
     }
     FunctionsController(store: store, scheduler: scheduler, provider: provider, validator: validator).addRoutes(to: router)
     SecretsController(store: store, scheduler: scheduler).addRoutes(to: router)
@@ -57,7 +78,10 @@ public func buildApplication(
     return Application(
         router: router,
         server: server,
-        configuration: .init(address: .hostname(configuration.bindAddress, port: configuration.port), serverName: "swiftlet"),
+        configuration: .init(
+            address: .hostname(configuration.bindAddress, port: configuration.port), serverName: "swiftlet",
+            availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)
+        ),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )

@@ -16,6 +16,8 @@ public struct GatewayConfiguration: Sendable {
     public var uploadDirectory: String
     /// The largest image archive `POST /system/images/import` accepts.
     public var maxImageArchiveBytes: Int
+    /// Rates, connections and request-arrival deadlines (``GatewayLimits``).
+    public var limits: GatewayLimits = GatewayLimits()
 
     /// Creates a configuration.
     public init(

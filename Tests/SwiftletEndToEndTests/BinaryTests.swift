@@ -17,11 +17,14 @@ extension EndToEnd {
         }
 
         @Test(
-            "swiftlet up refuses bad async and log options at once, naming the option",
+            "swiftlet up refuses bad async, log and limit options at once, naming the option",
             arguments: [
                 ["--async-workers", "0"], ["--async-workers", "20000"], ["--async-lease", "0s"], ["--async-lease", "banana"],
                 ["--async-lease", "2h"], ["--async-retention", "-1h"], ["--async-retention", "forever"],
                 ["--log-max-bytes", "10"], ["--log-files", "0"], ["--log-files", "101"],
+                ["--rate-limit", "0"], ["--rate-limit", "x/y"], ["--rate-limit", "10/0"], ["--function-rate-limit", "-5"],
+                ["--max-connections", "0"], ["--max-connections-per-client", "0"], ["--max-connections-per-client", "5000"],
+                ["--header-timeout", "0s"], ["--header-timeout", "soon"], ["--body-timeout", "2h"],
             ]
         )
         func badAsyncAndLogOptions(_ arguments: [String]) async throws {
