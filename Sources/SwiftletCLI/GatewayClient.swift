@@ -9,6 +9,8 @@ import SwiftletGateway
 struct GatewayClient {
     let baseURL: String
     let credentials: (user: String, password: String)?
+    /// An API token (`SWIFTLET_TOKEN`), sent instead of basic auth when set.
+    var token: String? = nil
 
     /// The CLI's HTTP client: a refused connection fails at once instead of being retried.
     static let http: HTTPClient = {
@@ -42,10 +44,12 @@ struct GatewayClient {
         return try await execute(request, timeout: timeout, limit: limit)
     }
 
-    /// Adds the user agent and, when credentials are known, basic auth.
+    /// Adds the user agent and, when known, the API token or else basic auth.
     func addAuthorization(to request: inout HTTPClientRequest) {
         request.headers.replaceOrAdd(name: "User-Agent", value: "swiftlet-cli/\(SwiftletVersion.current)")
-        if let credentials {
+        if let token {
+            request.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(token)")
+        } else if let credentials {
             let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
             request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
         }

@@ -29,6 +29,7 @@ struct GatewayOptions: ParsableArguments {
         guard let url = URL(string: baseURL), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
             throw ValidationError("the gateway URL '\(baseURL)' is not an http(s) URL; pass --gateway http://HOST:PORT")
         }
-        return GatewayClient(baseURL: baseURL, credentials: credentials)
+        let token = ProcessInfo.processInfo.environment["SWIFTLET_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        return GatewayClient(baseURL: baseURL, credentials: token == nil ? credentials : nil, token: token)
     }
 }

@@ -36,6 +36,9 @@ struct InvokeCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print the status line and headers to stderr.")
     var verbose: Bool = false
 
+    @Flag(name: .long, help: "Send credentials ($SWIFTLET_TOKEN, else basic auth) for a function with com.swiftlet.auth=true; never sent otherwise.")
+    var auth = false
+
     @Flag(name: .customLong("async"), help: "Queue the call and print its call id instead of waiting for the answer.")
     var isAsync: Bool = false
 
@@ -81,7 +84,7 @@ struct InvokeCommand: AsyncParsableCommand {
             let client = try gatewayOptions.client()
             let answer = try await client.send(
                 HTTPMethod(rawValue: method.uppercased()), components.percentEncodedPath + (components.percentEncodedQuery.map { "?" + $0 } ?? ""),
-                body: body, headers: headerPairs, auth: false, timeout: .hours(1)
+                body: body, headers: headerPairs, auth: auth, timeout: .hours(1)
             )
             if verbose {
                 var lines = ["HTTP \(answer.status)"]
@@ -97,6 +100,9 @@ struct InvokeCommand: AsyncParsableCommand {
             }
             FileHandle.standardOutput.write(Data(answer.body.readableBytesView))
             guard answer.status < 400 else {
+                if answer.status == 401 && !auth {
+                    throw SwiftletError(.unauthorized, "function '\(name)' requires credentials (com.swiftlet.auth=true): add --auth, with SWIFTLET_TOKEN set to a token with invoke:\(name)")
+                }
                 throw SwiftletError(.invalidInput, "function '\(name)' answered HTTP \(answer.status)")
             }
         }

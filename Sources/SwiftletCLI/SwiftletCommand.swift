@@ -8,7 +8,7 @@ public struct SwiftletCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             UpCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self, RemoveCommand.self, ScaleCommand.self, ImageCommand.self, SecretCommand.self,
-            CallsCommand.self, CallCommand.self, LogsCommand.self, GCCommand.self,
+            CallsCommand.self, CallCommand.self, LogsCommand.self, GCCommand.self, TokenCommand.self,
         ]
     )
 

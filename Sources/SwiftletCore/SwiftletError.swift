@@ -21,6 +21,8 @@ public struct SwiftletError: Error, Sendable, CustomStringConvertible {
         public static let tooLarge = Code("too_large")
         /// The caller is not authenticated (HTTP 401).
         public static let unauthorized = Code("unauthorized")
+        /// Authenticated, but not allowed to do this (HTTP 403).
+        public static let forbidden = Code("forbidden")
         /// Too many calls wait already; retry later (HTTP 429 with `Retry-After`).
         public static let tooManyRequests = Code("too_many_requests")
         /// The function could not be reached or crashed (HTTP 502).

@@ -495,9 +495,13 @@ public final class DockerProvider: Provider {
             return state.sweep
         }
         sweep?.cancel()
-        // Instances were stopped by the scheduler; remove what is left (also unadopted ones).
+        // Instances were stopped by the scheduler; remove what is left (also unadopted ones), and
+        // the egress networks: the next start creates them again with the first instance.
         if let left = try? await engine.listContainers(labels: DockerLabels.filter(platform: platformID)) {
             for container in left { try? await engine.removeContainer(container.Id) }
+        }
+        if let networks = try? await engine.listNetworks(labels: DockerLabels.filter(platform: platformID)) {
+            for network in networks { try? await engine.removeNetwork(network.Id) }
         }
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: secretsBase)) ?? [] {
             SecretsDirectory.unmount(secretsBase + "/" + entry)

@@ -35,8 +35,12 @@ public func buildApplication(
     if configuration.limits.perClient != nil || configuration.limits.perFunction != nil {
         router.add(middleware: RateLimitMiddleware(limits: configuration.limits))
     }
+    let tokenStore = store as? any TokenStore
     if let credentials = configuration.credentials {
-        router.add(middleware: BasicAuthMiddleware(credentials: credentials))
+        router.add(middleware: AuthMiddleware(credentials: credentials, tokens: tokenStore.map { TokenAuthority(store: $0) }, scheduler: scheduler))
+    }
+    if let tokenStore {
+        TokensController(store: tokenStore).addRoutes(to: router)
     }
     router.add(middleware: FunctionProxy(scheduler: scheduler, maxBodyBytes: configuration.maxBodyBytes))
     if let calls = store as? any AsyncCallStore {

@@ -11,6 +11,7 @@ extension SwiftletError: HTTPResponseError {
         case .conflict: .conflict
         case .tooLarge: .contentTooLarge
         case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
         case .tooManyRequests: .tooManyRequests
         case .badGateway: .badGateway
         case .unavailable: .serviceUnavailable

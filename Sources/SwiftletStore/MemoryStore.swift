@@ -7,6 +7,8 @@ public actor MemoryStore: FunctionStore, AsyncCallStore {
     private var blobs: [String: Data] = [:]
     /// Secrets by name: their namespace and value.
     var secrets: [String: (namespace: String, value: Data)] = [:]
+    /// API tokens by id, with their secrets' hashes.
+    var tokens: [String: (token: APIToken, secretHash: Data)] = [:]
     /// Async calls by id, with the order they were accepted in and their leases.
     var asyncCalls: [String: MemoryAsyncCall] = [:]
     /// The next acceptance number.

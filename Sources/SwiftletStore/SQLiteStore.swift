@@ -73,6 +73,9 @@ public final class SQLiteStore: FunctionStore, AsyncCallStore {
         migrator.registerMigration("v3-async-calls") { db in
             try db.execute(sql: AsyncCallRow.schema)
         }
+        migrator.registerMigration("v4-api-tokens") { db in
+            try db.execute(sql: tokensSchema)
+        }
         return migrator
     }
 

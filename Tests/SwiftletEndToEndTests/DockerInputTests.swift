@@ -106,7 +106,7 @@ extension EndToEnd {
 
         @Test("concurrent: 8 functions deployed at once and 40 calls at once to a function at zero all succeed on Docker")
         func concurrent() async throws {
-            try await TestPlatform.with(provider: .docker) { platform in
+            let platformID = try await TestPlatform.with(provider: .docker) { platform -> String in
                 try await withThrowingTaskGroup(of: Int.self) { group in
                     for i in 0..<8 {
                         group.addTask {
@@ -134,7 +134,11 @@ extension EndToEnd {
                 let provider = try #require(platform.provider as? DockerProvider)
                 let networks = try await provider.engine.listNetworks(labels: ["\(DockerLabels.platform)=\(provider.platformID)"])
                 #expect(networks.count == 4, "one network per egress function: \(networks.map(\.Name))")
+                return provider.platformID
             }
+            // A stopped platform leaves no network behind (the next start makes them again).
+            let engine = DockerEngine(endpoint: try await Requirements.dockerEndpoint(), client: HTTPClient.shared)
+            #expect(try await engine.listNetworks(labels: ["\(DockerLabels.platform)=\(platformID)"]).isEmpty)
         }
     }
 }

@@ -82,6 +82,8 @@ final class FakeInstance: FunctionInstance {
         var head = HTTPResponse(status: .ok)
         head.headerFields[.contentType] = "text/plain"
         head.headerFields[HTTPField.Name("X-Instance")!] = id
+        // Whether the caller's credentials reached the function.
+        head.headerFields[HTTPField.Name("X-Saw-Authorization")!] = request.head.headerFields[.authorization] == nil ? "no" : "yes"
         return ProxyResponse(head: head, body: .chunks([ByteBuffer(string: version.isEmpty ? "ok" : version)]))
     }
 
