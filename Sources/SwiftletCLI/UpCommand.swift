@@ -74,6 +74,9 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .customLong("function-rate-limit"), help: "Calls per second per function, as N or N/BURST (off unless set).")
     var functionRateLimit: String?
 
+    @Option(name: .customLong("cors-origin"), help: "A browser origin allowed cross-origin, like https://app.example.com, or * (repeatable; CORS is off unless set).")
+    var corsOrigins: [String] = []
+
     @Option(name: .customLong("max-connections"), help: "Open gateway connections in all.")
     var maxConnections = 4096
 
@@ -123,6 +126,13 @@ struct UpCommand: AsyncParsableCommand {
                 throw ValidationError("\(option) '\(text.prefix(40))' must be a duration like 30s or 2m, from 1s to 1h")
             }
             return value
+        }
+        for origin in corsOrigins where origin != "*" {
+            guard let url = URL(string: origin), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil,
+                url.path.isEmpty, url.query == nil, url.fragment == nil, origin.count <= 253
+            else {
+                throw ValidationError("--cors-origin '\(origin.prefix(60))' must be * or an origin like https://app.example.com (scheme, host and port only)")
+            }
         }
         guard (1...1_000_000).contains(maxConnections) else { throw ValidationError("--max-connections must be between 1 and 1000000") }
         guard (1...maxConnections).contains(maxConnectionsPerClient) else {
@@ -246,6 +256,7 @@ struct UpCommand: AsyncParsableCommand {
             bindAddress: bind, port: port, credentials: credentials, maxBodyBytes: maxBodyBytes, uploadDirectory: uploads
         )
         configuration.limits = try gatewayLimits()
+        configuration.corsOrigins = corsOrigins
         let authNote: String
         if noAuth {
             authNote = "auth is OFF (--no-auth)"

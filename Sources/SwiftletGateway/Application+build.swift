@@ -32,6 +32,10 @@ public func buildApplication(
         router.add(middleware: RequestMetricsMiddleware(factory: PrometheusMetricsFactory(registry: metrics)))
         MetricsEndpoint(registry: metrics, scheduler: scheduler, warmPool: warmPool, asyncWorkers: asyncWorkers).addRoutes(to: router)
     }
+    // Before auth: a preflight carries no credentials.
+    if !configuration.corsOrigins.isEmpty {
+        router.add(middleware: CORSPolicy(origins: Set(configuration.corsOrigins)))
+    }
     if configuration.limits.perClient != nil || configuration.limits.perFunction != nil {
         router.add(middleware: RateLimitMiddleware(limits: configuration.limits))
     }

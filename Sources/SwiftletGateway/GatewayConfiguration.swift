@@ -18,6 +18,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxImageArchiveBytes: Int
     /// Rates, connections and request-arrival deadlines (``GatewayLimits``).
     public var limits: GatewayLimits = GatewayLimits()
+    /// Browser origins allowed cross-origin (`https://app.example.com`, or `*`); empty: CORS off.
+    public var corsOrigins: [String] = []
 
     /// Creates a configuration.
     public init(

@@ -25,6 +25,7 @@ extension EndToEnd {
                 ["--rate-limit", "0"], ["--rate-limit", "x/y"], ["--rate-limit", "10/0"], ["--function-rate-limit", "-5"],
                 ["--max-connections", "0"], ["--max-connections-per-client", "0"], ["--max-connections-per-client", "5000"],
                 ["--header-timeout", "0s"], ["--header-timeout", "soon"], ["--body-timeout", "2h"],
+                ["--cors-origin", "evil"], ["--cors-origin", "https://app.example.com/path"], ["--cors-origin", "ftp://x.example"],
             ]
         )
         func badAsyncAndLogOptions(_ arguments: [String]) async throws {

@@ -52,7 +52,7 @@ struct GatewayLimitsTests {
     // MARK: On a live gateway
 
     /// Runs `body` against a gateway with `limits` on a real socket, with the fake provider.
-    static func withGateway(_ limits: GatewayLimits, webSocket: Bool = false, _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
+    static func withGateway(_ limits: GatewayLimits, webSocket: Bool = false, corsOrigins: [String] = [], _ body: @escaping @Sendable (any TestClientProtocol, Int) async throws -> Void) async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlet-limits-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -65,6 +65,7 @@ struct GatewayLimitsTests {
         defer { schedulerTask.cancel() }
         var configuration = GatewayConfiguration(port: 0, uploadDirectory: directory + "/uploads")
         configuration.limits = limits
+        configuration.corsOrigins = corsOrigins
         // With a log store the gateway also serves the logs WebSocket: another server channel.
         let logs = webSocket ? FunctionLogStore(configuration: .init(directory: directory + "/logs"), logger: logger) : nil
         let app = buildApplication(configuration: configuration, store: store, scheduler: scheduler, provider: provider, logs: logs, logger: logger)
