@@ -21,3 +21,5 @@ grep -E "warning: |error: " "$build_log" | grep -v "swift-distributed-tracing" |
 rm -f "$build_log"
 echo "==> swift test"
 swift test --skip-build
+echo "==> API fuzzing (schemathesis against docs/openapi.yaml)"
+scripts/fuzz-api.sh "$(swift build --show-bin-path)/swiftlet"
