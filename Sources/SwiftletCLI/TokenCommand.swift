@@ -19,16 +19,6 @@ struct TokenCommand: AsyncParsableCommand {
         aliases: ["tokens"]
     )
 
-    /// The answer to a creation, and the rows of a list.
-    struct Listed: Decodable {
-        var id: String
-        var name: String
-        var scopes: [String]
-        var createdAt: String
-        var lastUsedAt: String?
-        var token: String?
-    }
-
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a token; it is printed once and cannot be shown again.")
         @OptionGroup var gatewayOptions: GatewayOptions
@@ -45,9 +35,9 @@ struct TokenCommand: AsyncParsableCommand {
                 let body = try JSONSerialization.data(withJSONObject: ["name": name, "scopes": scopes])
                 let answer = try await client.send(.POST, "/system/tokens", body: ByteBuffer(bytes: body), headers: [("Content-Type", "application/json")])
                 try client.check(answer, "creating token '\(name)' failed")
-                let created = try client.decode(Listed.self, answer)
+                let created = try client.decode(APITokenListing.self, answer)
                 print(created.token ?? "")
-                FileHandle.standardError.write(Data("created token \(created.name) (id \(created.id), scopes \(created.scopes.joined(separator: ", "))); it is not shown again\n".utf8))
+                FileHandle.standardError.write(Data("created token \(created.name) (id \(created.id), scopes \(created.scopes.map(\.description).joined(separator: ", "))); it is not shown again\n".utf8))
             }
         }
     }
@@ -61,9 +51,9 @@ struct TokenCommand: AsyncParsableCommand {
                 let client = try gatewayOptions.client()
                 let answer = try await client.send(.GET, "/system/tokens")
                 try client.check(answer, "listing tokens failed")
-                let tokens = try client.decode([Listed].self, answer)
+                let tokens = try client.decode([APITokenListing].self, answer)
                 printTable([["ID", "NAME", "SCOPES", "CREATED", "LAST USED"]] + tokens.map {
-                    [$0.id, $0.name, $0.scopes.joined(separator: ","), $0.createdAt, $0.lastUsedAt ?? "never"]
+                    [$0.id, $0.name, $0.scopes.map(\.description).joined(separator: ","), $0.createdAt, $0.lastUsedAt ?? "never"]
                 })
             }
         }

@@ -81,3 +81,30 @@ public struct APIToken: Codable, Sendable, Equatable {
         self.lastUsedAt = lastUsedAt
     }
 }
+
+/// A token as `/system/tokens` lists it: times in RFC 3339; `token` only in the answer to its
+/// creation (the one time it is shown).
+public struct APITokenListing: Codable, Sendable, Equatable {
+    /// The public id.
+    public var id: String
+    /// The name.
+    public var name: String
+    /// The scopes.
+    public var scopes: [TokenScope]
+    /// When it was created.
+    public var createdAt: String
+    /// When it was last used.
+    public var lastUsedAt: String?
+    /// The token itself, only right after creation.
+    public var token: String?
+
+    /// The listing of `record`, with `token` when it was just created.
+    public init(_ record: APIToken, token: String? = nil) {
+        id = record.id
+        name = record.name
+        scopes = record.scopes
+        createdAt = RFC3339.format(record.createdAt)
+        lastUsedAt = record.lastUsedAt.map(RFC3339.format)
+        self.token = token
+    }
+}

@@ -15,25 +15,6 @@ struct TokensController: Sendable {
         var scopes: [String]
     }
 
-    /// A token as listed: times in RFC 3339; `token` only in the answer to its creation.
-    struct Listed: Encodable {
-        var id: String
-        var name: String
-        var scopes: [TokenScope]
-        var createdAt: String
-        var lastUsedAt: String?
-        var token: String?
-
-        init(_ record: APIToken, token: String? = nil) {
-            id = record.id
-            name = record.name
-            scopes = record.scopes
-            createdAt = RFC3339.format(record.createdAt)
-            lastUsedAt = record.lastUsedAt.map(RFC3339.format)
-            self.token = token
-        }
-    }
-
     func addRoutes(to router: Router<SwiftletRequestContext>) {
         router.get("/system/tokens", use: list)
         router.post("/system/tokens", use: create)
@@ -42,7 +23,7 @@ struct TokensController: Sendable {
 
     /// `GET /system/tokens`: `[{id, name, scopes, createdAt, lastUsedAt}]`, without secrets.
     @Sendable func list(_ request: Request, context: SwiftletRequestContext) async throws -> Response {
-        try JSONResponse.make(try await store.allTokens().map { Listed($0) })
+        try JSONResponse.make(try await store.allTokens().map { APITokenListing($0) })
     }
 
     /// `POST /system/tokens` with `{"name", "scopes": ["deploy", "invoke:hello"]}`: 201 with the
@@ -62,7 +43,7 @@ struct TokensController: Sendable {
         let record = APIToken(id: id, name: body.name, scopes: scopes)
         try await store.insertToken(record, secretHash: hash)
         context.logger.info("created API token", metadata: ["swiftlet.token": "\(body.name)", "swiftlet.token_id": "\(id)"])
-        return try JSONResponse.make(Listed(record, token: token), status: .created)
+        return try JSONResponse.make(APITokenListing(record, token: token), status: .created)
     }
 
     /// `DELETE /system/tokens/{id or name}`: 200, 404 when absent. Revocation is immediate.

@@ -239,10 +239,13 @@ struct ScalingTests {
             let underLoad = try await Self.samples(for: .milliseconds(600)) { await scheduler.status("cap").replicas }
             #expect(underLoad.allSatisfy { $0 == 4 }, "replicas under load: \(Set(underLoad))")
             #expect(Self.live(provider) <= 4)
+            // Least-loaded routing spreads the calls over all four (on a busy machine the newest
+            // may take a moment to get its first call).
+            let spread = try await eventually(timeout: .seconds(3)) { log.instances.count == 4 }
             let results = await load.stop()
             let loadEnd = clock.now
             #expect(results.allSatisfy { (try? $0.get()) != nil }, "a call failed under load")
-            #expect(log.instances.count == 4, "calls reached \(log.instances.count) instances")
+            #expect(spread, "calls reached \(log.instances.count) instances")
             #expect(log.headersMatchLeases)
 
             // Idle: back to min only after the lower recommendation held for scaleDownDelay.

@@ -7,6 +7,11 @@ import Testing
 /// Runs `body` with a fresh async call store of `kind` (a real SQLite file in a temporary
 /// directory, removed afterwards, for `.sqlite`).
 func withAsyncStore<T>(_ kind: StoreKind, _ body: (any AsyncCallStore) async throws -> T) async throws -> T {
+    try await withEveryStore(kind) { try await body($0) }
+}
+
+/// Runs `body` with a fresh store of `kind` that plays every store role.
+func withEveryStore<T>(_ kind: StoreKind, _ body: (any AsyncCallStore & TokenStore) async throws -> T) async throws -> T {
     switch kind {
     case .memory:
         return try await body(MemoryStore())

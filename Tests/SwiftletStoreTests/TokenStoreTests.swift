@@ -6,14 +6,7 @@ import Testing
 
 /// Runs `body` with a fresh token store of `kind`.
 func withTokenStore<T>(_ kind: StoreKind, _ body: (any TokenStore) async throws -> T) async throws -> T {
-    switch kind {
-    case .memory:
-        return try await body(MemoryStore())
-    case .sqlite:
-        return try await withTemporaryDirectory { dir throws in
-            try await body(try SQLiteStore(path: dir + "/swiftlet.db", logger: Logger(label: "swiftlet.store.tests")))
-        }
-    }
+    try await withEveryStore(kind) { try await body($0) }
 }
 
 /// The token store's contract, on both stores.
