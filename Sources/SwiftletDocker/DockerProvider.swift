@@ -506,6 +506,12 @@ public final class DockerProvider: Provider {
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: secretsBase)) ?? [] {
             SecretsDirectory.unmount(secretsBase + "/" + entry)
         }
+        // The run directory holds the image staging, the runners' copy and the (now unmounted)
+        // secrets directories: nothing a container still uses once they are gone.
+        if (try? await engine.listContainers(labels: DockerLabels.filter(platform: platformID)))?.isEmpty ?? false {
+            try? FileManager.default.removeItem(atPath: host.runDirectory)
+            rmdir(configuration.runBase)
+        }
         await close()
     }
 

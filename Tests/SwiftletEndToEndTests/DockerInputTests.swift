@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import SwiftletCore
 import SwiftletDocker
+import SwiftletSandbox
 import SwiftletStore
 import Testing
 
@@ -34,7 +35,14 @@ extension EndToEnd {
         @Test("swiftlet up --provider docker with no engine serves, and /healthz says why it is unhealthy")
         func upWithoutEngine() async throws {
             let directory = TestPlatform.makeTemporaryDirectory()
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+            // With no engine to ask, the stopping platform keeps its run directory (a container it
+            // cannot see might use it): the test removes it.
+            let runDirectory = SandboxHost(dataDirectory: directory, runBase: "/run/swiftlet-docker").runDirectory
+            defer {
+                try? FileManager.default.removeItem(atPath: directory)
+                try? FileManager.default.removeItem(atPath: runDirectory)
+                rmdir("/run/swiftlet-docker")
+            }
             let (process, port, log) = try SwiftletBinary.startUp(
                 dataDirectory: directory, extra: ["--provider", "docker", "--no-auth"],
                 environment: ["DOCKER_HOST": "unix://\(directory)/no-engine.sock"]

@@ -357,6 +357,7 @@ extension EndToEnd {
             await SwiftletBinary.waitForExit(second)
             #expect(second.terminationStatus == 0)
             #expect(try await engine.listContainers(labels: mine).isEmpty, "a graceful stop removes every container")
+            #expect(!FileManager.default.fileExists(atPath: "/run/swiftlet-docker/" + platformID), "and its run directory")
         }
 
         private static func writeHandler(_ directory: String) throws -> String {
