@@ -52,20 +52,20 @@ public final class DockerProvider: Provider {
     public let engine: DockerEngine
     /// The label value naming this platform's objects in the engine.
     public let platformID: String
-    private let configuration: Configuration
-    private let client: HTTPClient
-    private let host: SandboxHost
-    private let dialer: NetnsDialer
-    private let group: any EventLoopGroup
-    private let files: CodeFunctionFiles
-    private let runners: RunnerInstall
-    private let secrets: any SecretSource
-    private let sink: any InstanceLogSink
-    private let knownFunctions: @Sendable () async throws -> [FunctionSpec]
-    private let logger: Logger
-    private let state = NIOLockedValueBox(State())
+    let configuration: Configuration
+    let client: HTTPClient
+    let host: SandboxHost
+    let dialer: NetnsDialer
+    let group: any EventLoopGroup
+    let files: CodeFunctionFiles
+    let runners: RunnerInstall
+    let secrets: any SecretSource
+    let sink: any InstanceLogSink
+    let knownFunctions: @Sendable () async throws -> [FunctionSpec]
+    let logger: Logger
+    let state = NIOLockedValueBox(State())
 
-    private struct State {
+    struct State {
         /// Running containers of the current specs found at start, by spec fingerprint.
         var adoptable: [String: [DockerContainerSummary]] = [:]
         var reconciled = false
@@ -100,7 +100,7 @@ public final class DockerProvider: Provider {
 
     public var orchestration: String { "docker" }
 
-    private var secretsBase: String { host.runDirectory + "/secrets" }
+    var secretsBase: String { host.runDirectory + "/secrets" }
 
     public func start() async throws {
         do {
@@ -128,119 +128,6 @@ public final class DockerProvider: Provider {
             return
         }
         try await reconcileOnce()
-    }
-
-    // MARK: Reconciling with the engine
-
-    /// Reconciles unless done: once per run, by one caller at a time (the start, or the first
-    /// call or health check after an engine that was down at start answers).
-    func reconcileOnce() async throws {
-        let task = state.withLockedValue { state -> Task<Void, any Error>? in
-            if state.reconciled { return nil }
-            if let running = state.reconciling { return running }
-            let task = Task { try await self.reconcile() }
-            state.reconciling = task
-            return task
-        }
-        guard let task else { return }
-        do {
-            try await task.value
-        } catch {
-            state.withLockedValue { $0.reconciling = nil }
-            throw error
-        }
-    }
-
-    /// What ``reconcile()`` or `swiftlet gc` removes.
-    public struct Garbage: Sendable, Equatable {
-        /// `container` or `network`.
-        public var kind: String
-        /// The engine's id.
-        public var id: String
-        /// The engine's name.
-        public var name: String
-        /// Why it goes.
-        public var reason: String
-    }
-
-    /// The objects of this platform the engine holds that the store no longer explains: containers
-    /// of removed functions, stopped containers, and (when `platformStopped`) containers of an
-    /// older spec; networks of functions without egress. With `platformStopped` false the running
-    /// containers of current functions are kept, whatever their spec (a rolling update drains them).
-    public func garbage(platformStopped: Bool) async throws -> (garbage: [Garbage], adoptable: [DockerContainerSummary]) {
-        let functions = Dictionary(try await knownFunctions().map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        var garbage: [Garbage] = []
-        var adoptable: [DockerContainerSummary] = []
-        for container in try await engine.listContainers(labels: DockerLabels.filter(platform: platformID)) {
-            let labels = container.Labels ?? [:]
-            let name = container.Names?.first.map { String($0.drop(while: { $0 == "/" })) } ?? container.Id
-            guard let function = labels[DockerLabels.function], let spec = functions[function] else {
-                garbage.append(Garbage(kind: "container", id: container.Id, name: name, reason: "its function is not deployed"))
-                continue
-            }
-            guard container.State == "running" else {
-                if platformStopped || container.State == "exited" || container.State == "dead" {
-                    garbage.append(Garbage(kind: "container", id: container.Id, name: name, reason: "not running (\(container.State ?? "unknown"))"))
-                }
-                continue
-            }
-            if labels[DockerLabels.spec] == DockerLabels.fingerprint(spec) {
-                adoptable.append(container)
-            } else if platformStopped {
-                garbage.append(Garbage(kind: "container", id: container.Id, name: name, reason: "started from an older spec of \(function)"))
-            }
-        }
-        for network in try await engine.listNetworks(labels: DockerLabels.filter(platform: platformID)) {
-            let function = network.Labels?[DockerLabels.function] ?? ""
-            if functions[function]?.networkAccess != .egress {
-                garbage.append(Garbage(kind: "network", id: network.Id, name: network.Name, reason: "\(function) is not deployed with egress"))
-            }
-        }
-        return (garbage, adoptable)
-    }
-
-    /// Removes `items` (containers first, so their networks are free).
-    public func remove(_ items: [Garbage]) async throws {
-        for item in items.sorted(by: { $0.kind < $1.kind }) {
-            if item.kind == "container" {
-                try await engine.removeContainer(item.id)
-            } else {
-                try await engine.removeNetwork(item.id)
-            }
-            logger.info("removed from the Docker engine", metadata: ["swiftlet.\(item.kind)": "\(item.name)", "swiftlet.reason": "\(item.reason)"])
-        }
-    }
-
-    /// Adopts this platform's running containers of current specs (they serve again without a
-    /// cold start) and removes the rest; containers not adopted within the adoption window go too.
-    func reconcile() async throws {
-        let (garbage, adoptable) = try await garbage(platformStopped: true)
-        try await remove(garbage)
-        let window = configuration.adoptionWindow
-        let sweep = adoptable.isEmpty ? nil : Task { [weak self] in
-            try? await Task.sleep(for: window)
-            await self?.removeUnadopted()
-        }
-        state.withLockedValue { state in
-            state.adoptable = Dictionary(grouping: adoptable) { $0.Labels?[DockerLabels.spec] ?? "" }
-            state.reconciled = true
-            state.sweep?.cancel()
-            state.sweep = sweep
-        }
-        if !adoptable.isEmpty {
-            logger.info("found running instances of deployed functions; adopting them", metadata: ["swiftlet.count": "\(adoptable.count)"])
-        }
-    }
-
-    private func removeUnadopted() async {
-        let left = state.withLockedValue { state -> [DockerContainerSummary] in
-            defer { state.adoptable = [:] }
-            return state.adoptable.values.flatMap { $0 }
-        }
-        for container in left {
-            logger.info("removing a running instance nothing adopted", metadata: ["swiftlet.container": "\(container.Id.prefix(12))"])
-            try? await engine.removeContainer(container.Id)
-        }
     }
 
     // MARK: Provider
@@ -521,98 +408,4 @@ public final class DockerProvider: Provider {
         try? await client.shutdown()
     }
 
-    // MARK: Helpers
-
-    /// The runtime image of code functions, imported on first use.
-    private func runtimeImage() async throws -> String {
-        if let image = state.withLockedValue({ $0.runtimeImage }) { return image }
-        let image = try await RuntimeImage(host: host).ensure(in: engine, logger: logger)
-        state.withLockedValue { $0.runtimeImage = image }
-        return image
-    }
-
-    /// The engine's runtime for the hardened tier: `runsc`, registered with `--network=host` so
-    /// gVisor serves on the container's own (loopback-only) namespace, the gateway's data path.
-    private func hardenedRuntime() async throws -> String {
-        if let runtime = state.withLockedValue({ $0.hardenedRuntime }) { return runtime }
-        let runtime = try Self.hardenedRuntime(in: try await engine.info(), endpoint: engine.endpoint)
-        state.withLockedValue { $0.hardenedRuntime = runtime }
-        return runtime
-    }
-
-    /// The runtime of the hardened tier in an engine that describes itself as `info`: `runsc`,
-    /// registered with `--network=host`; anything else is refused with what to change.
-    static func hardenedRuntime(in info: DockerInfo, endpoint: DockerEndpoint) throws -> String {
-        guard let runsc = info.Runtimes?["runsc"] else {
-            throw SwiftletError(
-                .unsupported,
-                "isolation 'hardened' needs gVisor, and the Docker engine at \(endpoint) has no runsc runtime: install runsc and add {\"runtimes\": {\"runsc\": {\"path\": \"/usr/bin/runsc\", \"runtimeArgs\": [\"--network=host\"]}}} to /etc/docker/daemon.json, then restart dockerd"
-            )
-        }
-        guard runsc.runtimeArgs?.contains("--network=host") == true else {
-            throw SwiftletError(
-                .unsupported,
-                "the Docker engine's runsc runtime lacks \"runtimeArgs\": [\"--network=host\"]; Swiftlet reaches instances on the loopback of their own namespace, which gVisor's own network stack hides: add it in /etc/docker/daemon.json and restart dockerd"
-            )
-        }
-        return "runsc"
-    }
-
-    /// The name of `function`'s own egress network, created when missing.
-    private func egressNetwork(for function: String) async throws -> String {
-        let name = "swiftlet-\(platformID)-\(function)"
-        let existing = try await engine.listNetworks(labels: DockerLabels.filter(platform: platformID) + ["\(DockerLabels.function)=\(function)"])
-        if existing.contains(where: { $0.Name == name }) { return name }
-        do {
-            _ = try await engine.createNetwork(name: name, labels: DockerLabels.network(platform: platformID, function: function))
-        } catch let error as SwiftletError where error.code == .conflict {
-            // Created meanwhile by another instance start.
-        }
-        return name
-    }
-
-    /// The real uid of host process `pid`, from `/proc/<pid>/status` (nil when unreadable).
-    static func realUID(pid: Int32) -> UInt32? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") })
-        else { return nil }
-        return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
-    }
-
-    /// Checks that `image` exists, has something to run and a user that is not root; returns the
-    /// user and its numeric ids when it names them.
-    @discardableResult
-    static func checkImage(_ image: DockerImage?, spec: FunctionSpec, reference: String) throws -> (String, (uid: UInt32?, gid: UInt32?)) {
-        guard let image else { throw SwiftletError(.notFound, "the Docker engine has no image \(reference) and could not pull it") }
-        guard !(image.Config?.Entrypoint ?? []).isEmpty || !(image.Config?.Cmd ?? []).isEmpty else {
-            throw SwiftletError(.invalidInput, "image \(reference) has no Entrypoint or Cmd; Swiftlet cannot tell what to run")
-        }
-        let user = spec.labels[ImageInstancePlan.userLabel] ?? image.Config?.User ?? ""
-        return (user, try checkUser(user, reference: reference))
-    }
-
-    /// Refuses an image user that is root (functions never run as root) and returns the numeric
-    /// uid and gid when the user names them.
-    static func checkUser(_ user: String, reference: String) throws -> (uid: UInt32?, gid: UInt32?) {
-        // Empty pieces count: ":1000" is the engine's default user (root) with gid 1000.
-        let parts = user.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
-        let name = parts.first ?? ""
-        let uid = UInt32(name)
-        // "00", "+0" and "000:0" are uid 0 too.
-        if name.isEmpty || name == "root" || uid == 0 {
-            throw SwiftletError(
-                .invalidInput,
-                "image \(reference) runs as root; Swiftlet never runs functions as root: add `USER app` (or a uid) to the image, or set the label \(ImageInstancePlan.userLabel)=<uid> to run it as that uid"
-            )
-        }
-        let gid = parts.count == 2 && !parts[1].isEmpty ? UInt32(parts[1]) : uid
-        return (uid, gid)
-    }
-}
-
-extension Optional {
-    fileprivate func asyncFlatMap<T>(_ transform: (Wrapped) async throws -> T?) async rethrows -> T? {
-        guard let self else { return nil }
-        return try await transform(self)
-    }
 }
