@@ -7,11 +7,22 @@ import SwiftletSandbox
 /// runtime, egress networks, and the users of images.
 extension DockerProvider {
     /// The runtime image of code functions, imported on first use.
+    /// Concurrent first starts share one build: they would otherwise assemble the image in the
+    /// same staging directory at once and import a broken one.
     func runtimeImage() async throws -> String {
-        if let image = state.withLockedValue({ $0.runtimeImage }) { return image }
-        let image = try await RuntimeImage(host: host).ensure(in: engine, logger: logger)
-        state.withLockedValue { $0.runtimeImage = image }
-        return image
+        let task = state.withLockedValue { state -> Task<String, any Error> in
+            if let running = state.runtimeImage { return running }
+            let task = Task { [host, engine, logger] in try await RuntimeImage(host: host).ensure(in: engine, logger: logger) }
+            state.runtimeImage = task
+            return task
+        }
+        do {
+            return try await task.value
+        } catch {
+            // A failed build (engine away) is tried again by the next start.
+            state.withLockedValue { if $0.runtimeImage == task { $0.runtimeImage = nil } }
+            throw error
+        }
     }
 
     /// The engine's runtime for the hardened tier: `runsc`, registered with `--network=host` so

@@ -71,7 +71,8 @@ public final class DockerProvider: Provider {
         var reconciled = false
         /// The reconciliation under way, shared by everyone who needs it done.
         var reconciling: Task<Void, any Error>?
-        var runtimeImage: String?
+        /// The runtime image's build, shared by concurrent first starts.
+        var runtimeImage: Task<String, any Error>?
         var hardenedRuntime: String?
         var sweep: Task<Void, Never>?
     }
