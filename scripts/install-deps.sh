@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Swiftlet needs on Debian 12 (as root): the OCI runtimes (runc; runsc for the
-# hardened tier), the language runtimes
-# the python3 and node runners use, and the C libraries the build links. Safe to run again.
+# hardened tier), the language runtimes the python3 and node runners use, and the C libraries
+# the build links. Safe to run again.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
