@@ -72,7 +72,8 @@ Subcommands (every figure is timed with time.perf_counter(), a monotonic clock):
   instance-memory DATA_DIR NAME           the idle memory of the running instance of NAME (runc or
                                           runsc): cgroup v1 usage and the PSS/RSS of its host
                                           processes (JSON out)
-  fmt-mem JSON cgroup|pss|rss             one memory figure in MiB (with the process count)
+  fmt-mem JSON cgroup|private|pss|rss     one memory figure in MiB (private: the cgroup's anon +
+                                          shmem; pss: with the processes by name)
   ratio JSON KEY JSON KEY                 "×R": the first figure divided by the second (dotted KEYs)
   table-cols RESULTS HEADER...            render a tab-separated results file with these columns
 """
@@ -1653,6 +1654,9 @@ def instance_memory(data_dir, name):
         stat = dict(l.split() for l in open(os.path.join(cgroup, "memory.stat")))
         res["cgroup_stat"] = {k: int(stat[k]) for k in ("total_rss", "total_cache", "total_mapped_file", "total_shmem")
                               if k in stat}
+        # Anonymous memory and shmem (gVisor's application memory is a memfd): charged to this
+        # instance alone, unlike the page cache of shared files, charged to whoever read it first.
+        res["cgroup_private_bytes"] = res["cgroup_stat"].get("total_rss", 0) + res["cgroup_stat"].get("total_shmem", 0)
         cgroup_procs = [int(x) for x in open(os.path.join(cgroup, "cgroup.procs")).read().split()]
     except (OSError, ValueError) as e:
         res["errors"].append("cgroup %s: %s" % (cgroup, e))
@@ -1706,8 +1710,8 @@ def _mib(kb):
 
 def fmt_mem(path, field):
     r = json.load(open(path))
-    if field == "cgroup":
-        v = r.get("cgroup_bytes")
+    if field in ("cgroup", "private"):
+        v = r.get("cgroup_bytes" if field == "cgroup" else "cgroup_private_bytes")
         print("n/a" if v is None else _mib(v / 1024.0))
     elif field in ("pss", "rss"):
         if not r.get("processes"):
