@@ -118,7 +118,7 @@ public struct BundleBuilder: Sendable {
                     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
                 ],
                 readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-                seccomp: SeccompProfile.profile,
+                seccomp: SeccompProfile.profile(for: spec.isolation),
                 uidMappings: idMaps,
                 gidMappings: idMaps
             )

@@ -26,9 +26,11 @@ public struct RuncDriver: Sendable {
     }
 
     /// A driver for gVisor's `runsc`: host-network mode, so the sandbox serves on the loopback
-    /// of the network namespace it joins (created beforehand, holding only `lo`).
+    /// of the network namespace it joins (created beforehand, holding only `lo`), and the
+    /// bundle's seccomp filter applied inside the sandbox too (`--oci-seccomp`; runsc ignores it
+    /// otherwise), so the function meets the same refusals in gVisor's kernel as in the host's.
     public static func runsc(runtimePath: String = "/usr/bin/runsc", stateRoot: String) -> RuncDriver {
-        RuncDriver(runtimePath: runtimePath, stateRoot: stateRoot, globalArguments: ["--network=host"], package: "runsc")
+        RuncDriver(runtimePath: runtimePath, stateRoot: stateRoot, globalArguments: ["--network=host", "--oci-seccomp"], package: "runsc")
     }
 
     private var base: [String] { ["--root", stateRoot] + globalArguments }

@@ -1,3 +1,5 @@
+import SwiftletCore
+
 /// The seccomp filter every function runs under: Docker's default allowlist, narrowed.
 ///
 /// Anything not listed fails with EPERM. Refused explicitly (so the intent is written down):
@@ -72,15 +74,23 @@ enum SeccompProfile {
     /// CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (Docker's mask).
     static let namespaceFlagsMask: UInt64 = 0x7E02_0000
 
-    static var profile: OCISpec.Seccomp {
+    /// The filter of the standard tier.
+    static var profile: OCISpec.Seccomp { profile(for: .standard) }
+
+    /// The filter of `tier`. Under gVisor (runsc with `--oci-seccomp`) the same filter applies
+    /// to the function's calls into gVisor's kernel, except `clone3`: Debian's runsc ignores
+    /// `errnoRet`, so refusing it would answer EPERM, on which glibc does not fall back to
+    /// `clone` (threads would fail); allowed, gVisor itself answers ENOSYS.
+    static func profile(for tier: IsolationTier) -> OCISpec.Seccomp {
+        let answeredENOSYS = ["io_uring_setup", "io_uring_enter", "io_uring_register"] + (tier == .hardened ? [] : ["clone3"])
         var rules: [OCISpec.SyscallRule] = [
-            OCISpec.SyscallRule(names: allowed, action: "SCMP_ACT_ALLOW", errnoRet: nil, args: nil),
+            OCISpec.SyscallRule(names: allowed + (tier == .hardened ? ["clone3"] : []), action: "SCMP_ACT_ALLOW", errnoRet: nil, args: nil),
             // clone without any namespace flag.
             OCISpec.SyscallRule(
                 names: ["clone"], action: "SCMP_ACT_ALLOW", errnoRet: nil,
                 args: [OCISpec.SyscallArg(index: 0, value: namespaceFlagsMask, valueTwo: 0, op: "SCMP_CMP_MASKED_EQ")]
             ),
-            OCISpec.SyscallRule(names: ["clone3", "io_uring_setup", "io_uring_enter", "io_uring_register"], action: "SCMP_ACT_ERRNO", errnoRet: ENOSYS, args: nil),
+            OCISpec.SyscallRule(names: answeredENOSYS, action: "SCMP_ACT_ERRNO", errnoRet: ENOSYS, args: nil),
             // socket(AF_UNIX, …)
             OCISpec.SyscallRule(names: ["socket"], action: "SCMP_ACT_ALLOW", errnoRet: nil, args: [arg(0, equals: 1)]),
             // socket(AF_NETLINK, …, NETLINK_ROUTE)

@@ -50,6 +50,19 @@ import Testing
         #expect(spec().hostUID == SandboxHost.functionUID)
     }
 
+    @Test func hardenedAppliesTheSameFilterButLetsGVisorAnswerClone3() throws {
+        let standard = try #require(BundleBuilder(host: host).config(for: spec()).linux.seccomp)
+        let hardened = try #require(BundleBuilder(host: host).config(for: spec(.hardened)).linux.seccomp)
+        func rules(_ filter: OCISpec.Seccomp, _ name: String) -> [OCISpec.SyscallRule] { filter.syscalls.filter { $0.names.contains(name) } }
+        #expect(rules(standard, "clone3").map(\.action) == ["SCMP_ACT_ERRNO"])
+        #expect(rules(hardened, "clone3").map(\.action) == ["SCMP_ACT_ALLOW"])
+        for name in ["unshare", "ptrace", "mount", "mknod", "setns", "bpf"] {
+            #expect(rules(hardened, name).map(\.action) == ["SCMP_ACT_ERRNO"], "\(name)")
+        }
+        #expect(rules(hardened, "io_uring_setup").first?.errnoRet == 38)
+        #expect(hardened.defaultAction == "SCMP_ACT_ERRNO" && hardened.defaultErrnoRet == 1)
+    }
+
     @Test func secretsAreBoundNoexecSoAUserNamespaceCanMountThem() throws {
         var secretSpec = spec()
         secretSpec.secrets = ["a": Data("b".utf8)]
@@ -61,7 +74,7 @@ import Testing
     @Test func theTwoRuntimesKeepSeparateStateAndRunscServesOnTheHostNetworkOfItsNamespace() {
         #expect(host.runtime(for: .standard).runtimePath == "/usr/bin/runc")
         #expect(host.runtime(for: .hardened).runtimePath == "/usr/bin/runsc")
-        #expect(host.runtime(for: .hardened).globalArguments == ["--network=host"])
+        #expect(host.runtime(for: .hardened).globalArguments == ["--network=host", "--oci-seccomp"])
         #expect(host.runtime(for: .standard).globalArguments.isEmpty)
         #expect(host.runtime.stateRoot != host.hardenedRuntime.stateRoot)
         #expect(host.hardenedRuntime.stateRoot.hasPrefix(host.runDirectory + "/"))
