@@ -34,7 +34,7 @@ struct EscapeAttack: Sendable {
         // What the attacker starts with.
         EscapeAttack("uid", "run as root (uid of the handler's process)", ["uid 10001 euid 10001 gid 10001"]),
         EscapeAttack("caps", "use a capability (CapInh/Prm/Eff/Bnd/Amb in /proc/self/status)", ["none"]),
-        EscapeAttack("no_new_privs", "gain privileges through exec (NoNewPrivs in /proc/self/status)", ["set"]),
+        EscapeAttack("no_new_privs", "gain privileges through exec (prctl(PR_GET_NO_NEW_PRIVS))", ["set"]),
         EscapeAttack("seccomp", "call unfiltered system calls (Seccomp in /proc/self/status)", ["filter"]),
         // Host files outside the binds.
         EscapeAttack("read_shadow", "read /etc/shadow", ["ENOENT", "EACCES"]),

@@ -178,7 +178,8 @@ enum Attacker {
             return {
                 "uid": "uid %d euid %d gid %d" % (os.getuid(), os.geteuid(), os.getgid()),
                 "caps": "none" if all(v in (None, "0000000000000000") for v in caps.values()) else str(caps),
-                "no_new_privs": "set" if status.get("NoNewPrivs") == "1" else "not set",
+                # prctl(PR_GET_NO_NEW_PRIVS): gVisor's /proc/self/status has no NoNewPrivs line.
+                "no_new_privs": {1: "set", 0: "not set"}.get(libc.prctl(39, 0, 0, 0, 0), "unknown"),
                 "seccomp": {"2": "filter", "1": "strict", "0": "none"}.get(status.get("Seccomp"), "unknown"),
             }
 
