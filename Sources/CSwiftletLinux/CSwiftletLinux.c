@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -96,6 +98,41 @@ int cswiftlet_loopback_up_in_netns(int nsfd, int homefd) {
     return result;
 }
 
+int cswiftlet_netns_create(const char *path, int homefd) {
+    if (unshare(CLONE_NEWNET) != 0) {
+        return -errno;
+    }
+    int result = 0;
+    char self[64];
+    snprintf(self, sizeof(self), "/proc/self/task/%d/ns/net", (int)gettid());
+    if (mount(self, path, NULL, MS_BIND, NULL) != 0) {
+        result = -errno;
+    } else {
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            result = -errno;
+        } else {
+            struct ifreq ifr;
+            memset(&ifr, 0, sizeof(ifr));
+            strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+            if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+                result = -errno;
+            } else {
+                ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+                if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) {
+                    result = -errno;
+                }
+            }
+            close(fd);
+        }
+        if (result != 0) {
+            umount2(path, MNT_DETACH);
+        }
+    }
+    return_home(homefd);
+    return result;
+}
+
 int cswiftlet_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cswiftlet_mount_overlay(const char *lower, const char *upper, const char *work, const char *target) {
@@ -151,4 +188,44 @@ int cswiftlet_mount_tmpfs(const char *target, const char *options) {
         return -errno;
     }
     return 0;
+}
+
+extern char **environ;
+
+int cswiftlet_spawn(const char *path, char *const argv[], int in, int out, int err, int *pid) {
+    posix_spawn_file_actions_t actions;
+    int result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) {
+        return -result;
+    }
+    int fds[3] = {in, out, err};
+    for (int target = 0; target < 3 && result == 0; target++) {
+        result = posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+    }
+    if (result == 0) {
+        result = posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    }
+    pid_t child = 0;
+    if (result == 0) {
+        result = posix_spawn(&child, path, &actions, NULL, argv, environ);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    if (result != 0) {
+        return -result;
+    }
+    *pid = child;
+    return 0;
+}
+
+int cswiftlet_wait(int pid) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            return -errno;
+        }
+    }
+    if (WIFEXITED(status)) {
+        return WEXITSTATUS(status);
+    }
+    return 128 + WTERMSIG(status);
 }

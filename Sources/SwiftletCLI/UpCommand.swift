@@ -35,8 +35,17 @@ struct UpCommand: AsyncParsableCommand {
     @Option(name: .long, help: "What runs instances: native (runc sandboxes on this machine) or docker (containers of the Docker engine at $DOCKER_HOST, default /var/run/docker.sock).")
     var provider = "native"
 
-    @Option(name: .long, help: "The OCI runtime binary.")
+    @Option(name: .long, help: "The OCI runtime binary of the standard isolation tier.")
     var runc: String = "/usr/bin/runc"
+
+    @Option(name: .long, help: "gVisor's OCI runtime, for the hardened isolation tier (native provider).")
+    var runsc: String = "/usr/bin/runsc"
+
+    @Option(name: .customLong("default-isolation"), help: "The isolation tier of functions that choose none: standard (runc) or hardened (gVisor).")
+    var defaultIsolation: String = "standard"
+
+    @Flag(name: .customLong("no-user-namespaces"), help: "Run standard-tier code functions without a user namespace of their own (native provider).")
+    var noUserNamespaces = false
 
     @Option(name: .long, help: "The largest function call body, in bytes.")
     var maxBodyBytes: Int = 32 * 1024 * 1024
@@ -106,6 +115,7 @@ struct UpCommand: AsyncParsableCommand {
         }
         guard ["native", "docker"].contains(provider) else { throw ValidationError("--provider must be native or docker") }
         if provider == "docker" { _ = try dockerEndpoint() }
+        _ = try isolationTier()
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard logMaxBytes >= 1024 else { throw ValidationError("--log-max-bytes must be at least 1024") }
         guard (1...100).contains(logFiles) else { throw ValidationError("--log-files must be between 1 and 100") }
@@ -113,6 +123,14 @@ struct UpCommand: AsyncParsableCommand {
         _ = try warmPoolSettings()
         _ = try asyncConfiguration()
         _ = try gatewayLimits()
+    }
+
+    /// The tier of `--default-isolation`.
+    func isolationTier() throws -> IsolationTier {
+        guard let tier = IsolationTier(rawValue: defaultIsolation) else {
+            throw ValidationError("--default-isolation must be standard or hardened")
+        }
+        return tier
     }
 
     /// The gateway's limits from `--rate-limit`, `--max-connections*`, `--header-timeout`…
@@ -219,6 +237,7 @@ struct UpCommand: AsyncParsableCommand {
         if self.provider == "docker" {
             var dockerConfiguration = DockerProvider.Configuration(dataDirectory: dataDirectory.path, endpoint: try dockerEndpoint())
             if let debugBindAddress { dockerConfiguration.debugBindAddress = debugBindAddress }
+            dockerConfiguration.defaultIsolation = try isolationTier()
             provider = try DockerProvider(
                 configuration: dockerConfiguration, codeSource: store, secrets: store, sink: instanceLogs,
                 knownFunctions: { try await store.allFunctions() }, logger: logger
@@ -226,6 +245,9 @@ struct UpCommand: AsyncParsableCommand {
         } else {
             var providerConfiguration = NativeProvider.Configuration(dataDirectory: dataDirectory.path, runtimePath: runc)
             if let debugBindAddress { providerConfiguration.debugBindAddress = debugBindAddress }
+            providerConfiguration.hardenedRuntimePath = runsc
+            providerConfiguration.defaultIsolation = try isolationTier()
+            providerConfiguration.userNamespaces = !noUserNamespaces
             let native = try NativeProvider(
                 configuration: providerConfiguration,
                 codeSource: store, secrets: store, images: images, warmPool: try warmPoolSettings(), sink: instanceLogs,

@@ -1,19 +1,28 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SwiftletCore
 import SwiftletRunners
 import SwiftletSandbox
 
-/// The provider that runs every instance in a hardened runc sandbox on this machine.
+/// The provider that runs every instance in a sandbox on this machine: runc for the standard
+/// tier (with a user namespace of its own for code functions), gVisor's runsc for `hardened`.
 public final class NativeProvider: Provider {
     /// Settings of the native provider.
     public struct Configuration: Sendable {
         /// The data directory (code is unpacked under `code/`).
         public var dataDirectory: String
-        /// The OCI runtime binary.
+        /// The OCI runtime binary of the standard tier.
         public var runtimePath: String
+        /// The OCI runtime binary of the hardened tier (gVisor).
+        public var hardenedRuntimePath: String = "/usr/bin/runsc"
+        /// The tier of functions that choose none (`swiftlet up --default-isolation`).
+        public var defaultIsolation: IsolationTier = .standard
+        /// Whether standard-tier code functions get a user namespace each (when the kernel allows
+        /// user namespaces; checked at start).
+        public var userNamespaces = true
         /// Memory per instance when a function sets no `limits.memory`.
         public var defaultMemoryBytes: Int64
         /// Processes and threads per instance.
@@ -47,14 +56,16 @@ public final class NativeProvider: Provider {
     /// The port runners listen on inside the sandbox.
     public static let runnerPort: UInt16 = 8080
 
-    private let configuration: Configuration
-    private let host: SandboxHost
+    let configuration: Configuration
+    let host: SandboxHost
     private let dialer: NetnsDialer
     private let group: any EventLoopGroup
     private let files: CodeFunctionFiles
     private let images: (any ImageResolver)?
     private let sink: any InstanceLogSink
-    private let logger: Logger
+    let logger: Logger
+    /// What the host offers each isolation tier (found by ``start()``).
+    let tiers: NIOLockedValueBox<NativeTierSupport>
     private let secrets: any SecretSource
     private let runners: RunnerInstall
     /// The warm sandboxes cold starts of code functions are served from (nil when disabled);
@@ -68,7 +79,10 @@ public final class NativeProvider: Provider {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger
     ) throws {
         self.configuration = configuration
-        self.host = SandboxHost(dataDirectory: configuration.dataDirectory, runtimePath: configuration.runtimePath, runBase: configuration.runBase)
+        self.host = SandboxHost(
+            dataDirectory: configuration.dataDirectory, runtimePath: configuration.runtimePath,
+            hardenedRuntimePath: configuration.hardenedRuntimePath, runBase: configuration.runBase
+        )
         self.dialer = try NetnsDialer()
         self.group = group
         self.files = CodeFunctionFiles(dataDirectory: configuration.dataDirectory, codeSource: codeSource)
@@ -77,6 +91,8 @@ public final class NativeProvider: Provider {
         self.logger = logger
         self.secrets = secrets
         self.runners = RunnerInstall(directory: host.runDirectory + "/runners")
+        let tiers = NIOLockedValueBox(NativeTierSupport())
+        self.tiers = tiers
         if warmPool.sizes.isEmpty {
             self.warmPool = nil
         } else {
@@ -84,7 +100,7 @@ public final class NativeProvider: Provider {
             poolLogger[metadataKey: "swiftlet.component"] = "warm-pool"
             let maker = WarmSandboxMaker(
                 configuration: configuration, runners: runners.directory, host: host, dialer: dialer, group: group, sink: sink,
-                logger: poolLogger
+                tiers: tiers, logger: poolLogger
             )
             self.warmPool = WarmPool(settings: warmPool, logger: poolLogger) { runtime in try await maker.make(runtime) }
         }
@@ -92,6 +108,7 @@ public final class NativeProvider: Provider {
 
     public func start() async throws {
         try await host.runtime.checkAvailable()
+        try await checkTiers()
         try host.prepare()
         try files.prepareDirectories()
         try await removeStale()
@@ -101,10 +118,15 @@ public final class NativeProvider: Provider {
 
     /// Removes containers, bundles and cgroups left by an earlier run (also after `kill -9`).
     public func removeStale() async throws {
-        let stale = try await host.runtime.list()
-        for id in stale {
-            logger.info("removing sandbox left by an earlier run", metadata: ["swiftlet.instance": "\(id)"])
-            try await host.runtime.delete(id: id)
+        for runtime in [host.runtime, host.hardenedRuntime] {
+            // runsc may be missing; then it has no state to clean either.
+            guard runtime.stateRoot == host.runtime.stateRoot || FileManager.default.isExecutableFile(atPath: runtime.runtimePath) else {
+                continue
+            }
+            for id in try await runtime.list() {
+                logger.info("removing sandbox left by an earlier run", metadata: ["swiftlet.instance": "\(id)"])
+                try await runtime.delete(id: id)
+            }
         }
         let fm = FileManager.default
         for entry in (try? fm.contentsOfDirectory(atPath: host.bundles)) ?? [] {
@@ -126,10 +148,8 @@ public final class NativeProvider: Provider {
 
     public func validate(_ spec: FunctionSpec, code: Data) throws -> FunctionSpec {
         var checked = spec
-        if spec.isolation == .hardened {
-            throw SwiftletError(
-                .unsupported, "isolation 'hardened' (gVisor) is not available on the native provider yet; deploy it as standard, or run `swiftlet up --provider docker` with runsc registered in the engine"
-            )
+        if spec.isolationTier(default: configuration.defaultIsolation) == .hardened, let reason = tiers.withLockedValue({ $0.hardenedMissing }) {
+            throw SwiftletError(.unsupported, "isolation 'hardened' needs gVisor on this host: \(reason)")
         }
         if spec.networkAccess == .egress {
             throw SwiftletError(
@@ -167,11 +187,14 @@ public final class NativeProvider: Provider {
         let isImage: Bool
         let secretValues = spec.secrets.isEmpty ? [:] : try await secrets.secretValues(spec.secrets)
         if !spec.secrets.isEmpty { sandboxSpec.secrets = secretValues }
+        let tier = spec.isolationTier(default: configuration.defaultIsolation)
+        sandboxSpec.isolation = tier
         if let runtime = spec.runtime {
             let codePath = try await files.unpackedCode(for: spec, runtime: runtime)
             let pythonLayer = try await files.pythonLayer(codePath: codePath, runtime: runtime)
-            // Debug instances start their runtime with debugger flags: never from the warm pool.
-            if let warmPool, !spec.isDebug, let sandbox = await warmPool.take(runtime) {
+            // Debug instances start their runtime with debugger flags, hardened ones under
+            // runsc: neither comes from the (runc) warm pool.
+            if let warmPool, !spec.isDebug, tier == .standard, let sandbox = await warmPool.take(runtime) {
                 do {
                     return try await specialise(
                         sandbox, spec: spec, code: codePath, python: pythonLayer, secrets: secretValues, limits: CgroupLimits(sandboxSpec)
@@ -194,6 +217,9 @@ public final class NativeProvider: Provider {
                 sandboxSpec.env.append("PYTHONPATH=/home/app/python")
             }
             sandboxSpec.readyPipe = true
+            // Code functions see only root-owned read-only files and their own tmpfs: their ids
+            // can map to a block of host ids of their own. (gVisor has its own user namespace.)
+            sandboxSpec.mapsUsers = tier == .standard && usesUserNamespaces
             port = Self.runnerPort
             isImage = false
         } else {
@@ -235,9 +261,11 @@ public final class NativeProvider: Provider {
                 rmdir((parent as NSString).deletingLastPathComponent)
             }
         }
-        // The run directory holds only runc state, bundles, the empty rootfs and the generated
+        // The run directory holds only runtime state, bundles, the empty rootfs and the generated
         // /etc (nothing is mounted on the host side): remove it when no container is left.
-        if (try? await host.runtime.list())?.isEmpty ?? false {
+        let hardenedLeft = FileManager.default.isExecutableFile(atPath: host.hardenedRuntime.runtimePath)
+            ? ((try? await host.hardenedRuntime.list())?.isEmpty ?? false) == false : false
+        if (try? await host.runtime.list())?.isEmpty ?? false, !hardenedLeft {
             try? fm.removeItem(atPath: host.runDirectory)
             rmdir((host.runDirectory as NSString).deletingLastPathComponent)
         }

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import SwiftletCore
 import SwiftletSandbox
@@ -13,6 +14,8 @@ struct WarmSandboxMaker: Sendable {
     let dialer: NetnsDialer
     let group: any EventLoopGroup
     let sink: any InstanceLogSink
+    /// What the host offers (user namespaces), found when the provider starts.
+    let tiers: NIOLockedValueBox<NativeTierSupport>
     let logger: Logger
 
     /// The environment every runner starts with (a function's own variables come on top).
@@ -32,7 +35,9 @@ struct WarmSandboxMaker: Sendable {
         CgroupLimits(spec(id: "", runtime: .python3, runners: "", configuration: configuration))
     }
 
-    static func spec(id: String, runtime: Runtime, runners: String, configuration: NativeProvider.Configuration) -> SandboxSpec {
+    static func spec(
+        id: String, runtime: Runtime, runners: String, configuration: NativeProvider.Configuration, mapsUsers: Bool = false
+    ) -> SandboxSpec {
         var env = baseEnvironment
         env["SWIFTLET_WARM"] = "1"
         env["HOSTNAME"] = id
@@ -44,13 +49,16 @@ struct WarmSandboxMaker: Sendable {
         )
         spec.warm = true
         spec.readyPipe = true
+        spec.mapsUsers = mapsUsers
         return spec
     }
 
     /// Starts one warm sandbox of `runtime` and returns once its runner listens.
     func make(_ runtime: Runtime) async throws -> SandboxInstance {
         let id = "warm-\(runtime.rawValue)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))"
-        let spec = Self.spec(id: id, runtime: runtime, runners: runners, configuration: configuration)
+        let spec = Self.spec(
+            id: id, runtime: runtime, runners: runners, configuration: configuration, mapsUsers: tiers.withLockedValue { $0.userNamespaces }
+        )
         let sandbox = try await SandboxInstance.start(
             spec: spec, host: host, dialer: dialer, group: group, functionName: "(warm pool)", sink: sink, logger: logger
         )

@@ -2,7 +2,9 @@ import Foundation
 
 /// Builds the OCI runtime config of one instance: read-only rootfs of host binds, no
 /// capabilities, no new privileges, seccomp, Docker's masked and read-only `/proc` paths,
-/// cgroup limits, and new pid, ipc, uts, mount, network and cgroup namespaces.
+/// cgroup limits, and new pid, ipc, uts, mount, network and cgroup namespaces (plus a user
+/// namespace when the spec maps users; a hardened instance joins a network namespace made
+/// beforehand).
 public struct BundleBuilder: Sendable {
     /// The host layout.
     public let host: SandboxHost
@@ -63,7 +65,7 @@ public struct BundleBuilder: Sendable {
             }
         }
         if spec.secrets != nil || spec.warm {
-            mounts.append(.readOnlyBind(InstanceMounts.secretsDirectory(bundle: bundle), at: InstanceMounts.secretsPath))
+            mounts.append(.readOnlyBind(InstanceMounts.secretsDirectory(bundle: bundle), at: InstanceMounts.secretsPath, noexec: true))
         }
 
         var resources = OCISpec.Resources(
@@ -83,6 +85,17 @@ public struct BundleBuilder: Sendable {
                 shares: spec.cpuRequest.map { CgroupLimits.shares($0) }
             )
         }
+        var namespaces = ["pid", "ipc", "uts", "mount", "network", "cgroup"].map { OCISpec.Namespace(type: $0, path: nil) }
+        if spec.isolation == .hardened {
+            // runsc in host-network mode serves on the namespace it joins: one made beforehand
+            // holding only `lo`, so the instance's loopback is the data path and nothing else.
+            namespaces[4].path = SandboxHost.namespaceFile(bundle: bundle)
+        }
+        var idMaps: [OCISpec.IDMap]?
+        if let mapping = spec.idMapping {
+            namespaces.append(OCISpec.Namespace(type: "user", path: nil))
+            idMaps = [OCISpec.IDMap(containerID: 0, hostID: mapping.hostID, size: mapping.size)]
+        }
         return OCISpec(
             process: OCISpec.Process(
                 user: OCISpec.User(uid: spec.uid, gid: spec.gid, additionalGids: nil),
@@ -97,7 +110,7 @@ public struct BundleBuilder: Sendable {
             hostname: spec.id,
             mounts: mounts,
             linux: OCISpec.Linux(
-                namespaces: ["pid", "ipc", "uts", "mount", "network", "cgroup"].map { OCISpec.Namespace(type: $0, path: nil) },
+                namespaces: namespaces,
                 resources: resources,
                 cgroupsPath: host.cgroupParent + "/" + spec.id,
                 maskedPaths: [
@@ -105,7 +118,9 @@ public struct BundleBuilder: Sendable {
                     "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
                 ],
                 readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-                seccomp: SeccompProfile.profile
+                seccomp: SeccompProfile.profile,
+                uidMappings: idMaps,
+                gidMappings: idMaps
             )
         )
     }

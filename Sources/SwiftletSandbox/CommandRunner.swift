@@ -1,3 +1,4 @@
+import CSwiftletLinux
 import Foundation
 import SwiftletCore
 
@@ -21,6 +22,34 @@ package enum CommandRunner {
         guard process.terminationStatus == 0 else {
             throw SwiftletError(.internal, "\(executable) \(arguments.joined(separator: " ")) failed with status \(process.terminationStatus)")
         }
+    }
+
+    /// Runs `executable` with `arguments`, its fds 0, 1 and 2 being `stdin` (nil: /dev/null),
+    /// `stdout` and `stderr`, and no other descriptor of this process; returns its exit status.
+    ///
+    /// For runtimes that leave daemons behind (runsc's sandbox and gofer): Foundation's `Process`
+    /// learns of a child's exit through a descriptor the child inherits, so it would wait for
+    /// those daemons too.
+    package static func spawn(_ executable: String, _ arguments: [String], stdin: CInt?, stdout: CInt, stderr: CInt) async throws -> Int32 {
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard null >= 0 else { throw SwiftletError(.internal, "cannot open /dev/null (errno \(errno))") }
+        defer { close(null) }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) }
+        argv.append(nil)
+        defer { for pointer in argv { free(pointer) } }
+        var pid: CInt = 0
+        let result = cswiftlet_spawn(executable, argv, stdin ?? null, stdout, stderr, &pid)
+        guard result == 0 else {
+            throw SwiftletError(.internal, "cannot run \(executable): \(String(cString: strerror(-result))); is it installed?")
+        }
+        let child = pid
+        let status = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: cswiftlet_wait(child)) }
+        }
+        guard status >= 0 else {
+            throw SwiftletError(.internal, "cannot wait for \(executable): \(String(cString: strerror(-status)))")
+        }
+        return status
     }
 
     /// Runs `executable` with `arguments`. When `stdout`/`stderr` handles are given, the child

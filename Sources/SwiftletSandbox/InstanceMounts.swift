@@ -22,7 +22,7 @@ enum InstanceMounts {
     static func prepare(spec: SandboxSpec, bundle: String) throws {
         let fm = FileManager.default
         if spec.secrets != nil || spec.warm {
-            try SecretsDirectory.mount(secretsDirectory(bundle: bundle), secrets: spec.secrets ?? [:], uid: spec.uid, gid: spec.gid)
+            try SecretsDirectory.mount(secretsDirectory(bundle: bundle), secrets: spec.secrets ?? [:], uid: spec.hostUID, gid: spec.hostGID)
         }
         if spec.warm {
             let hub = hub(bundle: bundle)

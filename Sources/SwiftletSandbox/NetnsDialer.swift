@@ -52,6 +52,23 @@ public final class NetnsDialer: Sendable {
         }
     }
 
+    /// Creates a network namespace that holds only `lo` (up), kept alive by a bind mount at
+    /// `path` (created here; unmount it to let the namespace go). Used where the runtime joins a
+    /// namespace instead of creating one (gVisor's runsc in host-network mode).
+    public func createNamespace(at path: String) async throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o400]) else {
+            throw SwiftletError(.internal, "cannot create the network namespace file \(path)")
+        }
+        let home = homeFD
+        let result = try await threadPool.runIfActive {
+            path.withCString { cswiftlet_netns_create($0, home) }
+        }
+        guard result == 0 else {
+            try? FileManager.default.removeItem(atPath: path)
+            throw SwiftletError(.internal, "cannot create a network namespace at \(path): \(String(cString: strerror(-result)))")
+        }
+    }
+
     /// A failed dial, with the errno (`ECONNREFUSED` while the runner does not listen yet).
     public struct DialError: Error, CustomStringConvertible {
         /// The errno of the failed call.

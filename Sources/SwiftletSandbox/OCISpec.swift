@@ -1,3 +1,5 @@
+import Foundation
+
 /// The subset of the OCI runtime specification (config.json) Swiftlet writes.
 public struct OCISpec: Codable, Sendable {
     public var ociVersion = "1.0.2"
@@ -58,9 +60,14 @@ public struct OCISpec: Codable, Sendable {
         public var source: String
         public var options: [String]
 
-        /// A read-only bind mount of a host path.
-        public static func readOnlyBind(_ source: String, at destination: String) -> Mount {
-            Mount(destination: destination, type: "bind", source: source, options: ["rbind", "ro", "nosuid", "nodev"])
+        /// A read-only bind mount of a host path; `noexec` when the source's mount has it (a bind
+        /// into a user namespace must keep its source's flags, which are locked there).
+        /// `noexec` forces the flag (for a source mounted only later, like a secrets tmpfs).
+        public static func readOnlyBind(_ source: String, at destination: String, noexec: Bool = false) -> Mount {
+            var options = ["rbind", "ro", "nosuid", "nodev"]
+            var info = statvfs()
+            if noexec || (statvfs(source, &info) == 0 && info.f_flag & 8 != 0 /* ST_NOEXEC */) { options.append("noexec") }
+            return Mount(destination: destination, type: "bind", source: source, options: options)
         }
     }
 
@@ -72,6 +79,17 @@ public struct OCISpec: Codable, Sendable {
         public var maskedPaths: [String]
         public var readonlyPaths: [String]
         public var seccomp: Seccomp?
+        /// uid mappings of a user namespace (nil without one).
+        public var uidMappings: [IDMap]?
+        /// gid mappings of a user namespace (nil without one).
+        public var gidMappings: [IDMap]?
+    }
+
+    /// One id mapping of a user namespace.
+    public struct IDMap: Codable, Sendable {
+        public var containerID: UInt32
+        public var hostID: UInt32
+        public var size: UInt32
     }
 
     /// A namespace; without a path a new one is created.

@@ -1,7 +1,7 @@
 import Foundation
 import SwiftletCore
 
-/// Drives an OCI runtime binary (`runc`, or `runsc` later) with a private state directory.
+/// Drives an OCI runtime binary (`runc`, or gVisor's `runsc`) with a private state directory.
 ///
 /// Every container Swiftlet starts lives under `stateRoot`, so after a crash of the platform
 /// ``list()`` finds exactly Swiftlet's containers and nothing else on the host.
@@ -10,17 +10,33 @@ public struct RuncDriver: Sendable {
     public var runtimePath: String
     /// The runtime's state directory (`--root`).
     public var stateRoot: String
+    /// Global flags passed before every command (runsc's `--network=host`).
+    public var globalArguments: [String]
+    /// The package that provides the binary, for error messages.
+    public var package: String
 
     /// Creates a driver.
-    public init(runtimePath: String = "/usr/bin/runc", stateRoot: String = "/run/swiftlet/runc") {
+    public init(
+        runtimePath: String = "/usr/bin/runc", stateRoot: String = "/run/swiftlet/runc", globalArguments: [String] = [], package: String = "runc"
+    ) {
         self.runtimePath = runtimePath
         self.stateRoot = stateRoot
+        self.globalArguments = globalArguments
+        self.package = package
     }
+
+    /// A driver for gVisor's `runsc`: host-network mode, so the sandbox serves on the loopback
+    /// of the network namespace it joins (created beforehand, holding only `lo`).
+    public static func runsc(runtimePath: String = "/usr/bin/runsc", stateRoot: String) -> RuncDriver {
+        RuncDriver(runtimePath: runtimePath, stateRoot: stateRoot, globalArguments: ["--network=host"], package: "runsc")
+    }
+
+    private var base: [String] { ["--root", stateRoot] + globalArguments }
 
     /// Checks that the runtime binary exists and runs.
     public func checkAvailable() async throws {
         guard FileManager.default.isExecutableFile(atPath: runtimePath) else {
-            throw SwiftletError(.internal, "the OCI runtime \(runtimePath) is missing; install it with `apt-get install runc` or pass --runc PATH")
+            throw SwiftletError(.internal, "the OCI runtime \(runtimePath) is missing; install it with `apt-get install \(package)`")
         }
         let output = try await CommandRunner.run(runtimePath, ["--version"])
         guard output.status == 0 else {
@@ -36,12 +52,12 @@ public struct RuncDriver: Sendable {
     ) async throws {
         let log = bundle + "/runtime.log"
         let command = start ? ["run", "--detach"] : ["create"]
-        let output = try await CommandRunner.run(
+        let status = try await CommandRunner.spawn(
             runtimePath,
-            ["--root", stateRoot, "--log", log, "--log-format", "json"] + command + ["--bundle", bundle, "--pid-file", pidFile, id],
-            stdin: stdin, stdout: stdout, stderr: stderr
+            base + ["--log", log, "--log-format", "json"] + command + ["--bundle", bundle, "--pid-file", pidFile, id],
+            stdin: stdin?.fileDescriptor, stdout: stdout.fileDescriptor, stderr: stderr.fileDescriptor
         )
-        guard output.status == 0 else {
+        guard status == 0 else {
             throw SwiftletError(.internal, "\(runtimePath) create \(id) failed: \(Self.lastError(logFile: log))")
         }
     }
@@ -53,7 +69,7 @@ public struct RuncDriver: Sendable {
 
     /// Kills and removes the container `id` (and its cgroups). Missing containers are not an error.
     public func delete(id: String) async throws {
-        let output = try await CommandRunner.run(runtimePath, ["--root", stateRoot, "delete", "--force", id])
+        let output = try await CommandRunner.run(runtimePath, base + ["delete", "--force", id])
         if output.status != 0, !output.stderrText.contains("does not exist"), !output.stderrText.contains("not exist") {
             throw SwiftletError(.internal, "\(runtimePath) delete \(id) failed: \(output.stderrText)")
         }
@@ -67,15 +83,36 @@ public struct RuncDriver: Sendable {
     /// The ids of every container in the state directory.
     public func list() async throws -> [String] {
         guard FileManager.default.fileExists(atPath: stateRoot) else { return [] }
-        let output = try await CommandRunner.run(runtimePath, ["--root", stateRoot, "list", "--quiet"])
+        let output = try await CommandRunner.run(runtimePath, base + ["list", "--quiet"])
         guard output.status == 0 else {
             throw SwiftletError(.internal, "\(runtimePath) list failed: \(output.stderrText)")
         }
         return String(decoding: output.stdout, as: UTF8.self).split(whereSeparator: \.isNewline).map(String.init)
     }
 
+    /// The state of container `id` as the runtime reports it (`state`).
+    public struct State: Decodable, Sendable {
+        /// The host pid of its first process (runsc: its sandbox process).
+        public var pid: Int32
+        /// `created`, `running` or `stopped`.
+        public var status: String
+    }
+
+    /// The runtime's state of the container `id`.
+    public func state(id: String) async throws -> State {
+        let output = try await CommandRunner.run(runtimePath, base + ["state", id])
+        guard output.status == 0 else {
+            throw SwiftletError(.notFound, "\(runtimePath) state \(id) failed: \(output.stderrText)")
+        }
+        do {
+            return try JSONDecoder().decode(State.self, from: output.stdout)
+        } catch {
+            throw SwiftletError(.internal, "\(runtimePath) state \(id) printed no state: \(error)", cause: error)
+        }
+    }
+
     private func simple(_ arguments: [String], what: String) async throws {
-        let output = try await CommandRunner.run(runtimePath, ["--root", stateRoot] + arguments)
+        let output = try await CommandRunner.run(runtimePath, base + arguments)
         guard output.status == 0 else {
             throw SwiftletError(.internal, "\(runtimePath) \(what) failed: \(output.stderrText)")
         }

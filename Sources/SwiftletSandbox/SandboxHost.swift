@@ -13,8 +13,12 @@ public struct SandboxHost: Sendable {
     public let cgroupParent: String
     /// The run directory (`/run/swiftlet/<key>`).
     public let runDirectory: String
-    /// The OCI runtime driver.
+    /// The OCI runtime driver of the standard tier (runc).
     public let runtime: RuncDriver
+    /// The OCI runtime driver of the hardened tier (gVisor's runsc).
+    public let hardenedRuntime: RuncDriver
+    /// The host id blocks of instances with user namespaces.
+    public let idRanges: HostIDRanges
 
     /// The shared, empty rootfs (mount points and merged-usr symlinks only).
     public var rootfs: String { runDirectory + "/rootfs" }
@@ -23,13 +27,27 @@ public struct SandboxHost: Sendable {
     /// The per-instance bundle directories.
     public var bundles: String { runDirectory + "/bundles" }
 
-    /// Creates the layout for the data directory `dataDirectory`, using `runtimePath` (runc).
-    public init(dataDirectory: String, runtimePath: String = "/usr/bin/runc", runBase: String = "/run/swiftlet") {
+    /// Creates the layout for the data directory `dataDirectory`, using `runtimePath` (runc)
+    /// and `hardenedRuntimePath` (runsc).
+    public init(
+        dataDirectory: String, runtimePath: String = "/usr/bin/runc", hardenedRuntimePath: String = "/usr/bin/runsc",
+        runBase: String = "/run/swiftlet"
+    ) {
         let key = Self.key(for: URL(fileURLWithPath: dataDirectory).standardizedFileURL.path)
         runDirectory = runBase + "/" + key
         cgroupParent = "/swiftlet/" + key
         runtime = RuncDriver(runtimePath: runtimePath, stateRoot: runDirectory + "/runc")
+        hardenedRuntime = .runsc(runtimePath: hardenedRuntimePath, stateRoot: runDirectory + "/runsc")
+        idRanges = HostIDRanges(partitionKey: UInt64(key, radix: 16) ?? 0)
     }
+
+    /// The runtime driver of `tier`.
+    public func runtime(for tier: IsolationTier) -> RuncDriver {
+        tier == .hardened ? hardenedRuntime : runtime
+    }
+
+    /// The network namespace file of a hardened instance's bundle.
+    public static func namespaceFile(bundle: String) -> String { bundle + "/netns" }
 
     /// A short stable key for a path (FNV-1a, hex).
     static func key(for path: String) -> String {

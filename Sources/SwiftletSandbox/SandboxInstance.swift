@@ -5,9 +5,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import SwiftletCore
 
-/// One running sandbox: a runc container with its own network namespace, its output captured
-/// line by line, and its exit observed (both output pipes reach end of file when its pid
-/// namespace is gone).
+/// One running sandbox: a runc (standard) or runsc (hardened) container with its own network
+/// namespace, its output captured line by line, and its exit observed (both output pipes reach
+/// end of file when its pid namespace is gone).
 public final class SandboxInstance: Sendable {
     /// The container id.
     public let id: String
@@ -17,6 +17,10 @@ public final class SandboxInstance: Sendable {
     public let namespaceFD: CInt
     /// The container's cgroup path below the controllers' roots.
     public let cgroupPath: String
+    /// The isolation tier (which runtime runs it).
+    public let isolation: IsolationTier
+    /// The host ids its user namespace maps to (nil without one).
+    public let idMapping: IDMapping?
     private let host: SandboxHost
     private let readySignal: ReadySignal?
     private let state: NIOLockedValueBox<State>
@@ -31,8 +35,11 @@ public final class SandboxInstance: Sendable {
         var stopped = false
     }
 
-    private init(id: String, pid: Int32, namespaceFD: CInt, host: SandboxHost, readySignal: ReadySignal?, logger: Logger) {
+    private init(spec: SandboxSpec, pid: Int32, namespaceFD: CInt, host: SandboxHost, readySignal: ReadySignal?, logger: Logger) {
+        let id = spec.id
         self.id = id
+        self.isolation = spec.isolation
+        self.idMapping = spec.idMapping
         self.pid = pid
         self.namespaceFD = namespaceFD
         self.cgroupPath = host.cgroupParent + "/" + id
@@ -58,14 +65,20 @@ public final class SandboxInstance: Sendable {
         let bundle: String
         var spec = spec
         if spec.readyPipe { spec.env.append("SWIFTLET_READY_FD=0") }
+        if spec.mapsUsers { spec.idMapping = try host.idRanges.allocate() }
+        let runtime = host.runtime(for: spec.isolation)
         do {
             bundle = try builder.writeBundle(for: spec)
         } catch {
+            if let mapping = spec.idMapping { host.idRanges.release(mapping) }
             throw SwiftletError(.internal, "cannot write the sandbox bundle for \(spec.id): \(error.localizedDescription)", cause: error)
         }
         var fds: [CInt] = []
         var created = false
         do {
+            if spec.isolation == .hardened {
+                try await dialer.createNamespace(at: SandboxHost.namespaceFile(bundle: bundle))
+            }
             if case .image(let path, writable: true) = spec.root {
                 try WritableLayer.mount(image: path, bundle: bundle)
             }
@@ -87,7 +100,7 @@ public final class SandboxInstance: Sendable {
             // started by one runc process; other processes wait in `created` until the output
             // readers are in place.
             let runAtOnce = spec.readyPipe
-            try await host.runtime.create(
+            try await runtime.create(
                 id: spec.id, bundle: bundle, pidFile: pidFile, start: runAtOnce,
                 stdin: ready.map { FileHandle(fileDescriptor: $0.write, closeOnDealloc: false) },
                 stdout: FileHandle(fileDescriptor: outWrite, closeOnDealloc: false),
@@ -107,7 +120,9 @@ public final class SandboxInstance: Sendable {
             else {
                 throw SwiftletError(.internal, "runc wrote no pid for \(spec.id)")
             }
-            let nsFD = open("/proc/\(pid)/ns/net", O_RDONLY | O_CLOEXEC)
+            // runsc's pid is its sandbox process, which joined the namespace made above.
+            let nsPath = spec.isolation == .hardened ? SandboxHost.namespaceFile(bundle: bundle) : "/proc/\(pid)/ns/net"
+            let nsFD = open(nsPath, O_RDONLY | O_CLOEXEC)
             guard nsFD >= 0 else {
                 throw SwiftletError(.internal, "cannot open the network namespace of \(spec.id) (errno \(errno))")
             }
@@ -121,7 +136,7 @@ public final class SandboxInstance: Sendable {
                     throw error
                 }
             }
-            let instance = SandboxInstance(id: spec.id, pid: pid, namespaceFD: nsFD, host: host, readySignal: signal, logger: logger)
+            let instance = SandboxInstance(spec: spec, pid: pid, namespaceFD: nsFD, host: host, readySignal: signal, logger: logger)
             instance.relabel(function: functionName, instance: spec.id)
             do {
                 try await dialer.loopbackUp(namespaceFD: nsFD)
@@ -138,7 +153,7 @@ public final class SandboxInstance: Sendable {
                         onEnd: { [weak instance] in instance?.streamEnded() }
                     )
                 }
-                if !runAtOnce { try await host.runtime.start(id: spec.id) }
+                if !runAtOnce { try await runtime.start(id: spec.id) }
             } catch {
                 await instance.stop()
                 throw error
@@ -149,8 +164,9 @@ public final class SandboxInstance: Sendable {
             return instance
         } catch {
             for fd in fds { close(fd) }
-            if created { try? await host.runtime.delete(id: spec.id) }
+            if created { try? await runtime.delete(id: spec.id) }
             removeBundle(bundle)
+            if let mapping = spec.idMapping { host.idRanges.release(mapping) }
             if let error = error as? SwiftletError { throw error }
             throw SwiftletError(.internal, "cannot start sandbox \(spec.id): \(error)", cause: error)
         }
@@ -177,13 +193,15 @@ public final class SandboxInstance: Sendable {
         guard first else { return }
         do {
             // Killing first makes `delete` return at once instead of polling for the exit.
-            try? await host.runtime.kill(id: id, signal: "KILL")
-            try await host.runtime.delete(id: id)
+            let runtime = host.runtime(for: isolation)
+            try? await runtime.kill(id: id, signal: "KILL")
+            try await runtime.delete(id: id)
         } catch {
             logger.error("cannot remove sandbox", metadata: ["swiftlet.instance": "\(id)", "error": "\(error)"])
         }
         close(namespaceFD)
         Self.removeBundle(host.bundles + "/" + id)
+        if let idMapping { host.idRanges.release(idMapping) }
     }
 
     /// Unmounts everything an instance mounted under its bundle directory and removes it.
@@ -191,6 +209,8 @@ public final class SandboxInstance: Sendable {
     public static func removeBundle(_ bundle: String) {
         InstanceMounts.unmountAll(bundle: bundle)
         WritableLayer.unmount(bundle: bundle)
+        let namespace = SandboxHost.namespaceFile(bundle: bundle)
+        while cswiftlet_unmount(namespace) == 0 {}
         try? FileManager.default.removeItem(atPath: bundle)
     }
 
@@ -220,7 +240,8 @@ public final class SandboxInstance: Sendable {
 
     /// Writes a function's secrets into this warm sandbox's `/var/openfaas/secrets`.
     public func writeSecrets(_ secrets: [String: Data], uid: UInt32 = SandboxHost.functionUID) throws {
-        try InstanceMounts.write(secrets, into: InstanceMounts.secretsDirectory(bundle: host.bundles + "/" + id), uid: uid, gid: uid)
+        let hostUID = idMapping?.host(uid) ?? uid
+        try InstanceMounts.write(secrets, into: InstanceMounts.secretsDirectory(bundle: host.bundles + "/" + id), uid: hostUID, gid: hostUID)
     }
 
     private func remember(_ line: String) {

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftletCore
 
 /// The root filesystem of a sandbox.
 public enum SandboxRoot: Sendable, Equatable {
@@ -51,6 +52,20 @@ public struct SandboxSpec: Sendable {
     /// Whether the process gets a ready pipe as its stdin (fd 0) and `SWIFTLET_READY_FD=0`: a
     /// runner writes `ready` there once it listens (see ``SandboxInstance/waitForReadySignal(timeout:)``).
     public var readyPipe = false
+    /// The isolation tier: `standard` runs the instance under runc, `hardened` under gVisor's
+    /// runsc (in a network namespace created beforehand, see ``SandboxInstance``).
+    public var isolation: IsolationTier = .standard
+    /// Whether the instance gets a user namespace of its own whose ids map to a block of host ids
+    /// no other instance uses (allocated at start from ``SandboxHost/idRanges``).
+    public var mapsUsers = false
+    /// The host ids the instance's ids map to; set by ``SandboxInstance/start`` when
+    /// ``mapsUsers`` is on, nil otherwise.
+    public var idMapping: IDMapping?
+
+    /// The host uid of the instance's process (the uid inside, mapped when users are mapped).
+    public var hostUID: UInt32 { idMapping?.host(uid) ?? uid }
+    /// The host gid of the instance's process.
+    public var hostGID: UInt32 { idMapping?.host(gid) ?? gid }
 
     /// Creates a spec with defaults that suit a small function.
     public init(

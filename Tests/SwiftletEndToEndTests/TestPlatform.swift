@@ -70,7 +70,8 @@ final class TestPlatform: Sendable {
     /// Starts a platform on `dataDirectory` (a new temporary one when nil).
     static func start(
         provider kind: ProviderKind = .native, dataDirectory: String? = nil, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
-        scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async
+        scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async,
+        native: (inout NativeProvider.Configuration) -> Void = { _ in }
     ) async throws -> TestPlatform {
         try Requirements.check()
         if kind == .docker { _ = try await Requirements.dockerEndpoint() }
@@ -86,8 +87,10 @@ final class TestPlatform: Sendable {
         var pool: WarmPool?
         switch kind {
         case .native:
+            var configuration = NativeProvider.Configuration(dataDirectory: directory)
+            native(&configuration)
             let native = try NativeProvider(
-                configuration: .init(dataDirectory: directory), codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: instanceLogs,
+                configuration: configuration, codeSource: store, secrets: store, images: images, warmPool: warmPool, sink: instanceLogs,
                 logger: logger
             )
             pool = native.warmPool
@@ -154,9 +157,12 @@ final class TestPlatform: Sendable {
     static func with<T>(
         provider kind: ProviderKind = .native, maxBodyBytes: Int = 32 * 1024 * 1024, auth: Bool = true, warmPool: WarmPool.Settings = .disabled,
         scheduling: Scheduler.Configuration = TestPlatform.scheduling, async: AsyncWorkers.Configuration = TestPlatform.async,
+        native: (inout NativeProvider.Configuration) -> Void = { _ in },
         _ body: (TestPlatform) async throws -> T
     ) async throws -> T {
-        let platform = try await start(provider: kind, maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling, async: async)
+        let platform = try await start(
+            provider: kind, maxBodyBytes: maxBodyBytes, auth: auth, warmPool: warmPool, scheduling: scheduling, async: async, native: native
+        )
         do {
             let result = try await body(platform)
             await platform.stop()
@@ -229,9 +235,9 @@ final class TestPlatform: Sendable {
         try await request(method, "/function/\(name)\(path)", body: body, headers: headers, timeout: timeout)
     }
 
-    /// The ids of the runc containers of this platform.
+    /// The ids of the containers of this platform, runc's (standard tier) and runsc's (hardened).
     func containers() async throws -> [String] {
-        try await host.runtime.list()
+        try await host.runtime.list() + host.hardenedRuntime.list()
     }
 }
 

@@ -23,6 +23,11 @@ int cswiftlet_connect_loopback_in_netns(int nsfd, int homefd, uint16_t port, int
 /// Returns 0 or -errno.
 int cswiftlet_loopback_up_in_netns(int nsfd, int homefd);
 
+/// On the calling thread: creates a new network namespace, binds it at `path` (an existing empty
+/// file) so it outlives the thread's stay, sets its loopback interface up, and returns to the
+/// namespace `homefd`. Returns 0 or -errno. Aborts the process if it cannot return to `homefd`.
+int cswiftlet_netns_create(const char *path, int homefd);
+
 /// Creates a close-on-exec pipe (see pipe2(2)). Returns 0 or -1 with errno set.
 int cswiftlet_pipe_cloexec(int fds[2]);
 
@@ -45,5 +50,14 @@ int cswiftlet_bind_readonly(const char *source, const char *staging, const char 
 /// Mounts a tmpfs at `target` (nosuid, nodev, noexec) with `options` like "size=1m,mode=0500".
 /// Returns 0 or -errno.
 int cswiftlet_mount_tmpfs(const char *target, const char *options);
+
+/// Starts `path` with `argv` (NULL-terminated) and this process' environment; `in`, `out` and
+/// `err` become its fds 0, 1 and 2 and every other descriptor is closed in the child (so a
+/// daemon it leaves behind holds none of ours). Stores the child's pid. Returns 0 or -errno.
+int cswiftlet_spawn(const char *path, char *const argv[], int in, int out, int err, int *pid);
+
+/// Waits for the child `pid` to end. Returns its exit status, 128 + the signal that killed
+/// it, or -errno.
+int cswiftlet_wait(int pid);
 
 #endif
