@@ -41,6 +41,7 @@ extension EndToEnd {
                     for attack in EscapeAttack.all {
                         Self.table.check(attack.attack, tier: tier, result: results[attack.key] ?? "no answer", oneOf: attack.expected(in: tier))
                     }
+                    try await Self.hostUIDs(platform, victim: victim, tier: tier)
                     let after = try await victim.check(on: platform)
                     Self.table.record(
                         "victim after the attacks", tier: tier, expected: "answers 200, same instance, sees its secret and marker", result: after,
@@ -167,6 +168,28 @@ extension EndToEnd {
             table.record(
                 "bystander after \(attack)", tier: tier, expected: "200 fine", result: "\(answer.status) \(answer.text.prefix(60))",
                 passed: answer.status == 200 && answer.text == "fine"
+            )
+        }
+
+        /// Records whether the attacker's and the victim's processes share a host uid (user
+        /// namespaces give each standard instance its own block of unprivileged host ids).
+        static func hostUIDs(_ platform: TestPlatform, victim: Victim, tier: AttackTier) async throws {
+            let attack = "share a host uid with another function (host view of both instances)"
+            guard tier == .standard else {
+                table.skip(attack, tier: tier, expected: "different host uids", reason: "gVisor: the host processes are the sandboxes', not the function's")
+                return
+            }
+            func hostUID(_ pid: Int) -> Int? {
+                let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+                return status.split(separator: "\n").first { $0.hasPrefix("Uid:") }.flatMap { Int($0.split(separator: "\t")[2]) }
+            }
+            let attackerPID = try await platform.container(of: "attacker").asyncFlatMap { try await platform.hostPID(ofContainer: $0) }
+            let attackerUID = attackerPID.flatMap(hostUID)
+            let victimUID = hostUID(victim.hostPID)
+            let distinct = attackerUID != nil && victimUID != nil && attackerUID != victimUID && attackerUID != 0 && victimUID != 0
+            table.record(
+                attack, tier: tier, expected: "different unprivileged host uids",
+                result: "attacker \(attackerUID.map(String.init) ?? "?"), victim \(victimUID.map(String.init) ?? "?")", passed: distinct
             )
         }
 

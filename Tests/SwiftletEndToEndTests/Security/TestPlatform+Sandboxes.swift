@@ -56,3 +56,11 @@ extension TestPlatform {
         }
     }
 }
+
+extension Optional {
+    /// `flatMap` with an async transform.
+    func asyncFlatMap<U>(_ transform: (Wrapped) async throws -> U?) async rethrows -> U? {
+        guard let self else { return nil }
+        return try await transform(self)
+    }
+}
