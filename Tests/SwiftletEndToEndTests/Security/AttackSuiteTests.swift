@@ -75,7 +75,8 @@ extension EndToEnd {
                         expected: tier == .standard
                             ? "EAGAIN before 256 processes (pids limit), then the attacker serves again"
                             : "EAGAIN before 256 processes, or the sandbox dies at the pids limit (502); then the attacker serves again",
-                        result: (bomb.error.hasPrefix("status ") ? "\(bomb.error.prefix(10)) (the instance died)" : "\(bomb.error) after \(bomb.count) children")
+                        result: (bomb.error.hasPrefix("status ")
+                            ? "\(bomb.error.prefix(10)) (the instance died)" : "\(bomb.error) after \(bomb.count) children")
                             + (bombRecovered ? ", serves again" : ", does not serve"),
                         passed: bombOK && bombRecovered
                     )
@@ -102,7 +103,8 @@ extension EndToEnd {
                     Self.table.record(
                         "memory hog: allocate 4 GiB with limits.memory 64Mi", tier: tier,
                         expected: "502 for that call (instance OOM-killed), other functions unaffected, the hog replaced and serving",
-                        result: "\(hog.status)" + (attackerFine ? ", attacker fine" : ", ATTACKER DOWN") + (replaced ? ", hog serves again" : ", hog does not serve"),
+                        result: "\(hog.status)" + (attackerFine ? ", attacker fine" : ", ATTACKER DOWN")
+                            + (replaced ? ", hog serves again" : ", hog does not serve"),
                         passed: hog.status == 502 && attackerFine && replaced
                     )
                     try await Self.bystander(platform, tier: tier, after: "the memory hog")
