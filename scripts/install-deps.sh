@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what Swiftlet needs on Debian 12 (as root): the OCI runtime, the language runtimes
-# the python3 and node runners use, and the C libraries the build links. Safe to run again.
+# Installs what Swiftlet needs on Debian 12 (as root): the OCI runtimes (runc; runsc for the
+# hardened tier), the language runtimes the python3 and node runners use, and the C libraries
+# the build links. Safe to run again.
 set -euo pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -12,7 +13,7 @@ if ! command -v swift >/dev/null 2>&1; then
     exit 1
 fi
 
-packages=(runc python3 python3-pip libsqlite3-dev zlib1g-dev tar gzip ca-certificates openssl apache2-utils python3-pytest busybox-static docker-registry)
+packages=(runc runsc python3 python3-pip libsqlite3-dev zlib1g-dev tar gzip ca-certificates openssl apache2-utils python3-pytest busybox-static docker-registry)
 # node: keep an installed one (any version >= 18), else take Debian's.
 if ! command -v node >/dev/null 2>&1; then
     packages+=(nodejs)

@@ -67,7 +67,10 @@ public func buildApplication(
     }
     if let logs {
         LogsController(store: store, logs: logs).addRoutes(to: router)
-        let webSocketResponder = LogsWebSocket(store: store, logs: logs).router(credentials: configuration.credentials).buildResponder()
+        let webSocketAuth = configuration.credentials.map {
+            AuthMiddleware<LogsWebSocketContext>(credentials: $0, tokens: tokenStore.map { TokenAuthority(store: $0) }, scheduler: scheduler)
+        }
+        let webSocketResponder = LogsWebSocket(store: store, logs: logs).router(auth: webSocketAuth).buildResponder()
         server = HTTPServerBuilder { responder in
             GatedChildChannel(
                 inner: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: .init(http1: http1)),

@@ -37,9 +37,9 @@ struct AuthMiddleware<Context: RequestContext>: RouterMiddleware {
     /// Throws 401 or 403 unless the request's credentials allow `need`.
     func authorize(_ request: Request, need: Need) async throws {
         let header = request.headers[.authorization] ?? ""
-        if let basic = BasicAuthMiddleware<Context>.decode(header) {
-            let userMatches = BasicAuthMiddleware<Context>.constantTimeEqual(basic.user, credentials.user)
-            let passwordMatches = BasicAuthMiddleware<Context>.constantTimeEqual(basic.password, credentials.password)
+        if let basic = BasicAuth.decode(header) {
+            let userMatches = BasicAuth.constantTimeEqual(basic.user, credentials.user)
+            let passwordMatches = BasicAuth.constantTimeEqual(basic.password, credentials.password)
             guard userMatches, passwordMatches else { throw Self.unauthorized }
             return
         }

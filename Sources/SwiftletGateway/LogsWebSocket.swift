@@ -22,11 +22,12 @@ struct LogsWebSocket: Sendable {
     let store: any FunctionStore
     let logs: FunctionLogStore
 
-    /// The router the WebSocket upgrade consults, with the same basic auth as `/system/*`.
-    func router(credentials: BasicCredentials?) -> Router<LogsWebSocketContext> {
+    /// The router the WebSocket upgrade consults, with the same auth as `/system/logs`: basic
+    /// auth or an API token with `deploy` (or `admin`) scope; nil when auth is off.
+    func router(auth: AuthMiddleware<LogsWebSocketContext>?) -> Router<LogsWebSocketContext> {
         let router = Router(context: LogsWebSocketContext.self)
-        if let credentials {
-            router.add(middleware: BasicAuthMiddleware(credentials: credentials))
+        if let auth {
+            router.add(middleware: auth)
         }
         router.ws("/system/logs/ws") { request, _ in
             _ = try await LogRequest.parse(request.uri, store: store)

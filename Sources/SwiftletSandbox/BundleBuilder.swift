@@ -75,7 +75,7 @@ public struct BundleBuilder: Sendable {
                 reservation: spec.memoryRequestBytes.map { min($0, spec.memoryLimitBytes) }
             ),
             cpu: nil,
-            pids: OCISpec.Pids(limit: spec.pidsLimit)
+            pids: OCISpec.Pids(limit: Self.hostPidsLimit(spec))
         )
         if spec.cpuLimit != nil || spec.cpuRequest != nil {
             let period: UInt64 = 100_000
@@ -123,6 +123,14 @@ public struct BundleBuilder: Sendable {
                 gidMappings: idMaps
             )
         )
+    }
+
+    /// The pids limit of the instance's cgroup. Under gVisor's ptrace platform every process
+    /// inside has a host stub process and every task host threads of the Sentry, so the same
+    /// cgroup limit would crash the sandbox at a few dozen processes; it gets room for the
+    /// function's `pidsLimit` tasks with their host threads.
+    static func hostPidsLimit(_ spec: SandboxSpec) -> Int64 {
+        spec.isolation == .hardened ? spec.pidsLimit * 4 + 128 : spec.pidsLimit
     }
 
     /// Writes `config.json` for `spec` into a new bundle directory and returns its path.

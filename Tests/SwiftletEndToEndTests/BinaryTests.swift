@@ -26,6 +26,7 @@ extension EndToEnd {
                 ["--max-connections", "0"], ["--max-connections-per-client", "0"], ["--max-connections-per-client", "5000"],
                 ["--header-timeout", "0s"], ["--header-timeout", "soon"], ["--body-timeout", "2h"],
                 ["--cors-origin", "evil"], ["--cors-origin", "https://app.example.com/path"], ["--cors-origin", "ftp://x.example"],
+                ["--default-isolation", "paranoid"], ["--default-isolation", ""], ["--default-isolation", "HARDENED "],
             ]
         )
         func badAsyncAndLogOptions(_ arguments: [String]) async throws {
@@ -74,9 +75,17 @@ extension EndToEnd {
             #expect(deploy.status == 0, "\(deploy.stderr)")
             let invoke = try await SwiftletBinary.run(["invoke", "survivor", "--gateway", gateway, "--data", ""])
             #expect(invoke.stdout == "survivor", "\(invoke.stderr)")
+            let hardened = try await SwiftletBinary.run([
+                "deploy", "survivor-gv", "--runtime", "python3", "--code", handler, "--isolation", "hardened", "--gateway", gateway, "--data-dir", directory,
+            ])
+            #expect(hardened.status == 0, "\(hardened.stderr)")
+            let invokeHardened = try await SwiftletBinary.run(["invoke", "survivor-gv", "--gateway", gateway, "--data", ""])
+            #expect(invokeHardened.stdout == "survivor", "\(invokeHardened.stderr)")
 
             kill(first.processIdentifier, SIGKILL)
             await SwiftletBinary.waitForExit(first)
+            let hardenedLeftovers = try await host.hardenedRuntime.list()
+            #expect(hardenedLeftovers.count == 1, "the gVisor sandbox stays behind too: \(hardenedLeftovers)")
             let leftovers = try await host.runtime.list()
             // The instance of `survivor` (in a new or a specialised warm sandbox) and whatever the
             // warm pool held stay behind.
@@ -90,6 +99,9 @@ extension EndToEnd {
             #expect(again.stdout == "survivor", "\(again.stderr)")
             let now = try await host.runtime.list()
             #expect(Set(now).isDisjoint(with: leftovers), "the old sandbox must be gone: \(now)")
+            #expect(Set(try await host.hardenedRuntime.list()).isDisjoint(with: hardenedLeftovers), "the old gVisor sandbox is gone")
+            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+            #expect(hardenedLeftovers.allSatisfy { !mounts.contains(host.bundles + "/" + $0 + "/") }, "its namespace file is unmounted")
             let output = try String(contentsOf: log, encoding: .utf8)
             #expect(output.contains("removing sandbox left by an earlier run"))
 
@@ -97,6 +109,7 @@ extension EndToEnd {
             await SwiftletBinary.waitForExit(second)
             #expect(second.terminationStatus == 0)
             #expect(try await host.runtime.list().isEmpty)
+            #expect(try await host.hardenedRuntime.list().isEmpty)
             #expect(!FileManager.default.fileExists(atPath: host.runDirectory), "the run directory is removed at shutdown")
             for controller in ["memory", "pids", "cpu"] {
                 #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/\(controller)\(host.cgroupParent)"))

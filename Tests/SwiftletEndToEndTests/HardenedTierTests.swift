@@ -97,6 +97,27 @@ extension EndToEnd {
             }
         }
 
+        @Test("an image function runs hardened as its own user, writable or read-only root", arguments: [false, true])
+        func imageFunction(readOnly: Bool) async throws {
+            let built = try ImageFixture.dockerSave(reference: "localhost/busy-httpd:1.0")
+            defer { try? FileManager.default.removeItem(atPath: built.workDirectory) }
+            try await TestPlatform.with { platform in
+                let imported = try await ImageFunctionTests.importArchive(platform, built.archive)
+                #expect(imported.status == 201, "\(imported.text)")
+                let deploy = try await ImageFunctionTests.deployImage(
+                    platform, "gv-web", image: "localhost/busy-httpd:1.0",
+                    extra: ["isolation": "hardened", "readOnlyRootFilesystem": readOnly, "envVars": ["GREETING": "gv"]]
+                )
+                #expect(deploy.status == 202, "\(deploy.text)")
+                let index = try await platform.call("gv-web")
+                #expect(index.status == 200 && index.text == "hello from an image\n", "\(index.status) \(index.text)")
+                let echo = try await platform.call("gv-web", path: "/cgi-bin/echo?x=1", method: .POST, body: ByteBuffer(string: "body!"))
+                #expect(echo.text.contains("uid=1000 greeting=gv"), "\(echo.text)")
+                #expect(try await platform.host.hardenedRuntime.list().count == 1)
+                #expect(try await platform.host.runtime.list().isEmpty)
+            }
+        }
+
         @Test("--default-isolation hardened runs functions that choose no tier under runsc; an explicit standard stays on runc")
         func defaultIsolation() async throws {
             try await TestPlatform.with(native: { $0.defaultIsolation = .hardened }) { platform in

@@ -182,6 +182,46 @@ struct LogsAPITests {
         }
     }
 
+    @Test("the WebSocket takes API tokens like /system/logs: deploy or admin scope streams; invoke-only is refused; garbage and revoked tokens are refused")
+    func webSocketTokens() async throws {
+        try await Self.withAPI(.live) { api in
+            try await api.logs.append(Self.entry("for tokens"), function: "fn")
+            func token(_ name: String, _ scopes: [String]) async throws -> String {
+                let body = try JSONSerialization.data(withJSONObject: ["name": name, "scopes": scopes])
+                var headers = Self.auth
+                headers[.contentType] = "application/json"
+                let answer = try await api.client.execute(uri: "/system/tokens", method: .post, headers: headers, body: ByteBuffer(bytes: body))
+                #expect(answer.status == .created, "\(String(buffer: answer.body))")
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(answer.body.readableBytesView)) as? [String: Any])
+                return try #require(json["token"] as? String)
+            }
+            func firstLine(_ bearer: String) async throws -> String? {
+                let (received, continuation) = AsyncStream.makeStream(of: String.self)
+                try await api.client.ws(
+                    "/system/logs/ws?name=fn&tail=1", configuration: .init(additionalHeaders: [.authorization: "Bearer " + bearer])
+                ) { inbound, outbound, _ in
+                    var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+                    if case .text(let first) = try await messages.next() { continuation.yield(first) }
+                    continuation.finish()
+                    try await outbound.close(.normalClosure, reason: nil)
+                }
+                return await collect(received).first
+            }
+            let deployer = try await token("logs-reader", ["deploy"])
+            let admin = try await token("logs-admin", ["admin"])
+            let invoker = try await token("caller", ["invoke:fn"])
+            #expect(try await firstLine(deployer)?.contains("for tokens") == true)
+            #expect(try await firstLine(admin)?.contains("for tokens") == true)
+            for refused in [invoker, "swl_000000000000_" + String(repeating: "A", count: 43), "", String(repeating: "x", count: 9000)] {
+                await #expect(throws: (any Error).self, "\(refused.prefix(20))") { _ = try await firstLine(refused) }
+            }
+            let revoked = try await api.client.execute(uri: "/system/tokens/logs-reader", method: .delete, headers: Self.auth)
+            #expect(revoked.status == .ok)
+            await #expect(throws: (any Error).self) { _ = try await firstLine(deployer) }
+            try await Self.eventually { api.logs.followerCount(function: "fn") == 0 }
+        }
+    }
+
     /// Waits up to 5 s for `condition`.
     static func eventually(_ condition: @Sendable () -> Bool) async throws {
         for _ in 0..<250 {

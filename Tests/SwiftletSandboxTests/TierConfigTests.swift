@@ -31,6 +31,11 @@ import Testing
         #expect(config.process.capabilities.bounding.isEmpty && config.process.noNewPrivileges)
     }
 
+    @Test func hardenedGetsRoomForTheSentrysHostProcessesInItsPidsLimit() {
+        #expect(BundleBuilder(host: host).config(for: spec()).linux.resources.pids?.limit == 256)
+        #expect(BundleBuilder(host: host).config(for: spec(.hardened)).linux.resources.pids?.limit == 256 * 4 + 128)
+    }
+
     @Test func mappedUsersGetAUserNamespaceWithOneBlock() throws {
         let mapping = IDMapping(hostID: 1_000_065_536, size: 65_536)
         let config = BundleBuilder(host: host).config(for: spec(mapping: mapping))

@@ -65,6 +65,16 @@ Subcommands (every figure is timed with time.perf_counter(), a monotonic clock):
   fmt-wrk JSON FIELD                      one wrk figure: p50, p99 (ms), rps, errors
   errors JSON LABEL                       print the errors a result recorded, one a line
   table RESULTS                           render the results file as the final table
+  cold-swiftlet-tier GATEWAY DATA_DIR RUNTIME CODE RUNS PREFIX ISOLATION
+                                          cold-swiftlet with "isolation": ISOLATION in the deploy
+                                          body; settles on the runc and the runsc containers
+  oci-list RUNTIME ROOT                   the container ids under ROOT (runc or runsc), one a line
+  instance-memory DATA_DIR NAME           the idle memory of the running instance of NAME (runc or
+                                          runsc): cgroup v1 usage and the PSS/RSS of its host
+                                          processes (JSON out)
+  fmt-mem JSON cgroup|pss|rss             one memory figure in MiB (with the process count)
+  ratio JSON KEY JSON KEY                 "×R": the first figure divided by the second (dotted KEYs)
+  table-cols RESULTS HEADER...            render a tab-separated results file with these columns
 """
 
 import base64
@@ -186,6 +196,15 @@ def runc_list(root):
     return [l for l in p.stdout.split() if l]
 
 
+def runsc_list(root):
+    """The container ids under gVisor's state ROOT ([] without one)."""
+    if not os.path.isdir(root):
+        return []
+    p = subprocess.run(["/usr/bin/runsc", "--root", root, "list", "--quiet"],
+                       capture_output=True, text=True)
+    return [l for l in p.stdout.split() if l]
+
+
 def get_json(gw, path):
     """GET path with the gateway's credentials -> the decoded JSON, or None."""
     try:
@@ -224,9 +243,10 @@ def wait_pool(gw, timeout):
     return False, pools
 
 
-def settle(gw, state_root, baseline, name=None, timeout=30.0):
+def settle(gw, state_root, baseline, name=None, timeout=30.0, runsc_root=None):
     """Waits until the runc root holds no more than BASELINE containers, every warm pool is full
-    and (with NAME) NAME has 0 replicas and 0 available. Returns (ok, waited ms, what was missing)."""
+    and (with NAME) NAME has 0 replicas and 0 available. Returns (ok, waited ms, what was missing).
+    With RUNSC_ROOT, BASELINE counts the containers of both roots."""
     t0 = time.perf_counter()
     while True:
         missing = []
@@ -239,6 +259,8 @@ def settle(gw, state_root, baseline, name=None, timeout=30.0):
         if not pool_full(pools):
             missing.append("pool %s" % pools)
         count = len(runc_list(state_root))
+        if runsc_root is not None:
+            count += len(runsc_list(runsc_root))
         if count > baseline:
             missing.append("%d containers (baseline %d)" % (count, baseline))
         waited = (time.perf_counter() - t0) * 1000.0
@@ -284,8 +306,18 @@ def cold_swiftlet_image(gateway_url, data_dir, image, readonly, runs, prefix):
               "/function/%s/")
 
 
-def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path, runtime=None):
-    """deploy -> first 200 from call_path % name -> remove, RUNS times, a new name each time."""
+def cold_swiftlet_tier(gateway_url, data_dir, runtime, code_path, runs, prefix, isolation):
+    """cold_swiftlet with the deploy field "isolation", settling on runc and runsc containers."""
+    code = base64.b64encode(open(code_path, "rb").read()).decode()
+    cold_loop(gateway_url, data_dir, runs, prefix,
+              lambda name: {"service": name, "runtime": runtime, "code": code, "isolation": isolation},
+              "/function/%s?name=bench", runtime,
+              runsc_root="/run/swiftlet/%s/runsc" % swiftlet_key(data_dir))
+
+
+def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path, runtime=None, runsc_root=None):
+    """deploy -> first 200 from call_path % name -> remove, RUNS times, a new name each time.
+    With RUNSC_ROOT the settling between runs also counts the containers under it."""
     gw = Gateway(gateway_url, data_dir)
     state_root = "/run/swiftlet/%s/runc" % swiftlet_key(data_dir)
     totals, posts, errors = [], [], []
@@ -296,6 +328,8 @@ def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path, runtime
     if not ok:
         errors.append("the warm pool was not full within 60 s")
     baseline = len(runc_list(state_root))
+    if runsc_root is not None:
+        baseline += len(runsc_list(runsc_root))
     hits0, misses0 = pool_counts(gw, runtime) if runtime else (0, 0)
     for i in range(int(runs)):
         name = "%s-%d" % (prefix, i + 1)
@@ -330,7 +364,7 @@ def cold_loop(gateway_url, data_dir, runs, prefix, make_body, call_path, runtime
         if status != 200:
             errors.append("remove %s: HTTP %d %s" % (name, status, body[:200]))
         # Let the teardown (and the pool's refill) finish before the next run.
-        settled, _, missing = settle(gw, state_root, baseline, timeout=30.0)
+        settled, _, missing = settle(gw, state_root, baseline, timeout=30.0, runsc_root=runsc_root)
         if not settled:
             errors.append("after %s: not settled within 30 s: %s" % (name, missing))
         time.sleep(0.1)
@@ -1552,6 +1586,174 @@ def targets(runc_path, pool_path, nopool_path, label):
         print("%s, no pool: no measurement" % label)
 
 
+# --------------------------------------------------------------------------
+# Isolation tiers (scripts/bench-isolation.sh): idle memory, ratios, a table of any columns
+# --------------------------------------------------------------------------
+
+def _proc_kb(pid, filename, field):
+    """FIELD (in kB) from /proc/PID/FILENAME ("VmRSS" in status, "Pss" in smaps_rollup), or None."""
+    try:
+        for line in open("/proc/%d/%s" % (pid, filename)):
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _argv0(pid):
+    try:
+        raw = open("/proc/%d/cmdline" % pid, "rb").read()
+    except OSError:
+        return None, b""
+    return os.path.basename(raw.split(b"\0")[0].decode(errors="replace")), raw
+
+
+def _oci_state(binary, root, cid):
+    p = subprocess.run([binary, "--root", root, "state", cid], capture_output=True, text=True)
+    try:
+        return json.loads(p.stdout)
+    except ValueError:
+        return {}
+
+
+def instance_memory(data_dir, name):
+    """The idle memory of the (oldest) running instance NAME-* of a Swiftlet whose data directory is
+    DATA_DIR, runc or runsc: the cgroup v1 memory usage of its cgroup and the PSS / RSS summed over its
+    host processes (runc: the cgroup's cgroup.procs; runsc: every process whose command line holds the
+    instance id: the sandbox (sentry) and the gofer, plus the processes of its cgroup and their
+    descendants: the ptrace stubs that run the application)."""
+    key = swiftlet_key(data_dir)
+    run = "/run/swiftlet/%s" % key
+    found = []
+    for tier, binary, root, lister in (("standard", "/usr/bin/runc", run + "/runc", runc_list),
+                                       ("hardened", "/usr/bin/runsc", run + "/runsc", runsc_list)):
+        for cid in lister(root):
+            if not cid.startswith(name + "-"):
+                continue
+            state = _oci_state(binary, root, cid)
+            if state.get("status") == "running":
+                found.append((state.get("created", ""), tier, cid, state.get("pid")))
+    if not found:
+        out({"errors": ["no running instance %s-* under %s" % (name, run)]})
+        return 1
+    found.sort()
+    _, tier, cid, pid = found[0]
+    res = {"tier": tier, "id": cid, "pid": pid, "errors": []}
+    cgroup = "/sys/fs/cgroup/memory/swiftlet/%s/%s" % (key, cid)
+    if not os.path.isdir(cgroup):
+        # Not where the spec put it: look for the id anywhere under the memory hierarchy.
+        for dirpath, dirnames, _ in os.walk("/sys/fs/cgroup/memory"):
+            if cid in dirnames:
+                cgroup = os.path.join(dirpath, cid)
+                break
+    res["cgroup"] = cgroup
+    try:
+        res["cgroup_bytes"] = int(open(os.path.join(cgroup, "memory.usage_in_bytes")).read())
+        stat = dict(l.split() for l in open(os.path.join(cgroup, "memory.stat")))
+        res["cgroup_stat"] = {k: int(stat[k]) for k in ("total_rss", "total_cache", "total_mapped_file", "total_shmem")
+                              if k in stat}
+        cgroup_procs = [int(x) for x in open(os.path.join(cgroup, "cgroup.procs")).read().split()]
+    except (OSError, ValueError) as e:
+        res["errors"].append("cgroup %s: %s" % (cgroup, e))
+        cgroup_procs = []
+    res["cgroup_procs"] = cgroup_procs
+    if tier == "standard":
+        pids = cgroup_procs
+    else:
+        # The sandbox and the gofer carry the id on their command line; the ptrace stubs that run
+        # the application (children of the sandbox, empty command line) are in the cgroup.
+        me, pids, parents = os.getpid(), set(cgroup_procs), {}
+        needle = cid.encode()
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and int(entry) != me:
+                _, raw = _argv0(int(entry))
+                if needle in raw:
+                    pids.add(int(entry))
+                try:
+                    parents[int(entry)] = int(open("/proc/%s/stat" % entry).read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    pass
+        grown = True
+        while grown:  # and their descendants
+            more = {c for c, parent in parents.items() if parent in pids} - pids
+            pids |= more
+            grown = bool(more)
+    procs = []
+    for p in sorted(pids):
+        argv0, _ = _argv0(p)
+        if not argv0:
+            argv0 = "stub"  # a process with an empty command line (gVisor's ptrace stubs)
+        procs.append({"pid": p, "argv0": argv0, "in_cgroup": p in cgroup_procs,
+                      "rss_kb": _proc_kb(p, "status", "VmRSS"), "pss_kb": _proc_kb(p, "smaps_rollup", "Pss")})
+    res["processes"] = procs
+    res["rss_kb"] = sum(x["rss_kb"] or 0 for x in procs)
+    res["pss_kb"] = sum(x["pss_kb"] or 0 for x in procs)
+    by_kind = {}
+    for x in procs:
+        k = by_kind.setdefault(x["argv0"], {"count": 0, "rss_kb": 0, "pss_kb": 0})
+        k["count"] += 1
+        k["rss_kb"] += x["rss_kb"] or 0
+        k["pss_kb"] += x["pss_kb"] or 0
+    res["by_kind"] = by_kind
+    out(res)
+    return 0
+
+
+def _mib(kb):
+    return "%.1f MiB" % (kb / 1024.0)
+
+
+def fmt_mem(path, field):
+    r = json.load(open(path))
+    if field == "cgroup":
+        v = r.get("cgroup_bytes")
+        print("n/a" if v is None else _mib(v / 1024.0))
+    elif field in ("pss", "rss"):
+        if not r.get("processes"):
+            print("n/a")
+            return
+        kinds = ", ".join("%d %s" % (k["count"], name) for name, k in sorted(r.get("by_kind", {}).items()))
+        print("%s (%s)" % (_mib(r[field + "_kb"]), kinds) if field == "pss" else _mib(r["rss_kb"]))
+
+
+def _dotted(obj, key):
+    for part in key.split("."):
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(part)
+    return obj
+
+
+def ratio(path_a, key_a, path_b, key_b):
+    a = _dotted(json.load(open(path_a)), key_a)
+    b = _dotted(json.load(open(path_b)), key_b)
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or b == 0:
+        print("n/a")
+        return
+    r = a / b
+    print("×%.2f" % r if r < 10 else "×%.0f" % r)
+
+
+def table_cols(results_path, header):
+    rows = []
+    for line in open(results_path):
+        line = line.rstrip("\n")
+        if not line:
+            continue
+        parts = line.split("\t")[:len(header)]
+        rows.append(parts + [""] * (len(header) - len(parts)))
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+
+    def fmt(r):
+        return "| " + " | ".join(r[i].ljust(widths[i]) for i in range(len(header))) + " |"
+
+    print(fmt(header))
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in rows:
+        print(fmt(r))
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "free-port":
@@ -1633,6 +1835,18 @@ def main(argv):
         print_errors(args[0], args[1])
     elif cmd == "table":
         table(args[0])
+    elif cmd == "cold-swiftlet-tier":
+        cold_swiftlet_tier(*args[:7])
+    elif cmd == "oci-list":
+        print("\n".join((runsc_list if os.path.basename(args[0]) == "runsc" else runc_list)(args[1])))
+    elif cmd == "instance-memory":
+        return instance_memory(args[0], args[1])
+    elif cmd == "fmt-mem":
+        fmt_mem(args[0], args[1])
+    elif cmd == "ratio":
+        ratio(*args[:4])
+    elif cmd == "table-cols":
+        table_cols(args[0], args[1:])
     else:
         print("unknown subcommand %s" % cmd, file=sys.stderr)
         return 2
