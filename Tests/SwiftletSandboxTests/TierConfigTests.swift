@@ -33,7 +33,7 @@ import Testing
 
     @Test func hardenedGetsRoomForTheSentrysHostProcessesInItsPidsLimit() {
         #expect(BundleBuilder(host: host).config(for: spec()).linux.resources.pids?.limit == 256)
-        #expect(BundleBuilder(host: host).config(for: spec(.hardened)).linux.resources.pids?.limit == 256 * 4 + 128)
+        #expect(BundleBuilder(host: host).config(for: spec(.hardened)).linux.resources.pids?.limit == Int64(1152))
     }
 
     @Test func mappedUsersGetAUserNamespaceWithOneBlock() throws {
