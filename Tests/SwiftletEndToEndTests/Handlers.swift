@@ -122,36 +122,4 @@ enum Handlers {
                 "hostname": os.uname().nodename,
             }}
         """#
-
-    static let forkBomb = #"""
-        import os, time
-        def handle(event, context):
-            if event.path != "/bomb":
-                return {"statusCode": 200, "body": "calm"}
-            pids, error = [], "none"
-            try:
-                while len(pids) < 100000:
-                    pid = os.fork()
-                    if pid == 0:
-                        # exec at once: a forked Python would dirty its copied pages and make
-                        # memory, not the pids limit, the thing that stops the bomb.
-                        os.execv("/bin/sleep", ["sleep", "30"])
-                    pids.append(pid)
-            except OSError as e:
-                error = e.strerror
-            for pid in pids:
-                os.kill(pid, 9)
-                os.waitpid(pid, 0)
-            return {"statusCode": 200, "body": {"children": len(pids), "error": error}}
-        """#
-
-    static let memoryHog = #"""
-        def handle(event, context):
-            if event.path != "/hog":
-                return {"statusCode": 200, "body": "small"}
-            blocks = []
-            for _ in range(2048):
-                blocks.append(bytearray(1024 * 1024))
-            return {"statusCode": 200, "body": "survived %d MiB" % len(blocks)}
-        """#
 }
