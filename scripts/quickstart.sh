@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Swiftlet's main job, end to end, on a fresh Debian 12 machine (as root):
 # installs what it needs, builds, starts `swiftlet up` in a temporary data directory, deploys the
-# python3 and node examples, invokes them, prints the answers and stops cleanly.
+# python3 and node examples (and the python one again under gVisor), invokes them, prints the
+# answers and stops cleanly.
 #
 #   scripts/quickstart.sh            # release build (what you would run)
 #   SWIFTLET_CONFIG=debug scripts/quickstart.sh
@@ -57,6 +58,12 @@ echo Grace | "$bin" invoke hello-node
 echo
 echo "\$ curl -s $SWIFTLET_URL/function/hello-python -d Linus"
 curl -sS "$SWIFTLET_URL/function/hello-python" -d Linus
+echo
+
+echo "==> the hardened tier: the same function in a gVisor sandbox (runsc)"
+echo "\$ swiftlet deploy hello-gvisor --runtime python3 --code examples/hello-python --isolation hardened"
+"$bin" deploy hello-gvisor --runtime python3 --code examples/hello-python --isolation hardened --data-dir "$data"
+"$bin" invoke hello-gvisor --query name=Gvisor --data ""
 echo
 
 echo "==> an async call: queued durably, run by the workers, its result kept"
