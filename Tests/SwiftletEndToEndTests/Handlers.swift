@@ -64,8 +64,9 @@ enum Handlers {
             return {"statusCode": 200, "body": "slept"}
         """#
 
-    /// Reports what the sandbox looks like from inside.
-    static let probe = #"""
+    /// Python helpers for probes: `attempt(fn)` answers "ok" or the errno name of what `fn`
+    /// raised; `read`, `write` and `connect` (to 127.0.0.1) are the usual attempts.
+    static let attempts = #"""
         import errno, json, os, socket
         def attempt(fn):
             try:
@@ -84,6 +85,11 @@ enum Handlers {
         def connect(port):
             s = socket.create_connection(("127.0.0.1", port), timeout=2)
             s.close()
+
+        """#
+
+    /// Reports what the sandbox looks like from inside.
+    static let probe = attempts + #"""
         def handle(event, context):
             status = {}
             for line in open("/proc/self/status"):

@@ -12,17 +12,7 @@ extension EndToEnd {
         static let json = [("Content-Type", "application/json")]
 
         /// What the instance sees of its kernel, ids, network and files.
-        static let inside = #"""
-            import errno, json, os
-            def attempt(fn):
-                try:
-                    fn()
-                    return "ok"
-                except OSError as e:
-                    return errno.errorcode.get(e.errno, str(e.errno))
-            def write(path):
-                with open(path, "w") as f:
-                    f.write("x")
+        static let inside = Handlers.attempts + #"""
             def handle(event, context):
                 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
                 secrets = "/var/openfaas/secrets"

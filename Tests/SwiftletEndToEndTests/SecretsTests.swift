@@ -12,15 +12,9 @@ extension EndToEnd {
     struct SecretsTests {
         /// Reads the secrets named in the query `names` (comma-separated) and tries to write
         /// into the secrets directory.
-        static let reader = #"""
-            import base64, errno, os
+        static let reader = Handlers.attempts + #"""
+            import base64
             DIR = "/var/openfaas/secrets"
-            def attempt(fn):
-                try:
-                    fn()
-                    return "ok"
-                except OSError as e:
-                    return errno.errorcode.get(e.errno, str(e.errno))
             def create():
                 with open(DIR + "/intruder", "w") as f:
                     f.write("x")
