@@ -76,6 +76,9 @@ final class TestPlatform: Sendable {
         try Requirements.check()
         if kind == .docker { _ = try await Requirements.dockerEndpoint() }
         let directory = dataDirectory ?? Self.makeTemporaryDirectory()
+        // A start that fails (a provider that refuses its settings) leaves no directory behind.
+        var started = false
+        defer { if !started && dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
         var logger = Logger(label: "swiftlet-test")
         logger.logLevel = ProcessInfo.processInfo.environment["SWIFTLET_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let logs = RecordingLogSink()
@@ -129,6 +132,7 @@ final class TestPlatform: Sendable {
         let group = ServiceGroup(configuration: .init(services: services, logger: logger))
         let runTask = Task { try await group.run() }
         let port = try await portBox.wait()
+        started = true
         return TestPlatform(
             dataDirectory: directory, port: port, credentials: credentials, logs: logs, store: store, provider: provider, kind: kind,
             workers: workers, registry: registry, callbackClient: callbackClient, group: group, runTask: runTask
