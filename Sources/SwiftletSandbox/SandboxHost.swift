@@ -119,8 +119,14 @@ public struct SandboxHost: Sendable {
         ]
         let fm = FileManager.default
         for (name, content) in files {
-            try Data(content.utf8).write(to: URL(fileURLWithPath: etc + "/" + name), options: .atomic)
-            try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: etc + "/" + name)
+            // Written beside and renamed into place: Foundation's `.atomic` leaves a
+            // `TemporaryDirectory.*` in /tmp behind on Linux at every write.
+            let staging = etc + "/." + name + ".new"
+            try Data(content.utf8).write(to: URL(fileURLWithPath: staging))
+            try fm.setAttributes([.posixPermissions: 0o644], ofItemAtPath: staging)
+            guard rename(staging, etc + "/" + name) == 0 else {
+                throw SwiftletError(.internal, "cannot write \(etc)/\(name) (errno \(errno))")
+            }
         }
         // Copies of harmless host files the dynamic loader and runtimes read.
         for name in ["ld.so.cache", "ld.so.conf", "localtime", "mime.types"] {
