@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "CSwiftletLinux.h"
@@ -228,4 +230,76 @@ int cswiftlet_wait(int pid) {
         return WEXITSTATUS(status);
     }
     return 128 + WTERMSIG(status);
+}
+
+int cswiftlet_userns_fd(uint32_t hostid, uint32_t size) {
+    int pipefd[2];
+    if (pipe2(pipefd, O_CLOEXEC) != 0) {
+        return -errno;
+    }
+    // A child in a new user namespace that only waits for the pipe to close: async-signal-safe
+    // calls only, as the parent is multithreaded.
+    pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, 0);
+    if (pid < 0) {
+        int saved = errno;
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -saved;
+    }
+    if (pid == 0) {
+        char byte;
+        close(pipefd[1]);
+        while (read(pipefd[0], &byte, 1) < 0 && errno == EINTR) {
+        }
+        _exit(0);
+    }
+    close(pipefd[0]);
+    int result = 0;
+    char path[64];
+    char map[64];
+    int length = snprintf(map, sizeof(map), "0 %u %u\n", hostid, size);
+    const char *files[2] = {"uid_map", "gid_map"};
+    for (int i = 0; i < 2 && result == 0; i++) {
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            result = -errno;
+            break;
+        }
+        if (write(fd, map, (size_t)length) != length) {
+            result = -errno;
+        }
+        close(fd);
+    }
+    int nsfd = -1;
+    if (result == 0) {
+        snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+        nsfd = open(path, O_RDONLY | O_CLOEXEC);
+        if (nsfd < 0) {
+            result = -errno;
+        }
+    }
+    close(pipefd[1]);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    return result == 0 ? nsfd : result;
+}
+
+int cswiftlet_mount_idmapped(const char *source, const char *target, int usernsfd) {
+    int fd = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    if (fd < 0) {
+        return -errno;
+    }
+    struct mount_attr attr;
+    memset(&attr, 0, sizeof(attr));
+    attr.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_RDONLY;
+    attr.userns_fd = (uint64_t)usernsfd;
+    int result = 0;
+    if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0) {
+        result = -errno;
+    } else if (syscall(SYS_move_mount, fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) != 0) {
+        result = -errno;
+    }
+    close(fd);
+    return result;
 }

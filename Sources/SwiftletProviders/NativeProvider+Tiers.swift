@@ -8,11 +8,17 @@ struct NativeTierSupport: Sendable {
     var hardenedMissing: String? = "the provider has not started"
     /// Whether standard-tier code functions get user namespaces.
     var userNamespaces = false
+    /// Whether image functions get them too (the kernel and the data directory's file system
+    /// take idmapped mounts, which shift the image's file owners into the instance's ids).
+    var imageUserNamespaces = false
 }
 
 extension NativeProvider {
-    /// Whether standard-tier code functions get a user namespace each.
-    var usesUserNamespaces: Bool { tiers.withLockedValue { $0.userNamespaces } }
+    /// Whether standard-tier instances of a code (or, with `image`, an image) function get a
+    /// user namespace each.
+    func usesUserNamespaces(image: Bool) -> Bool {
+        tiers.withLockedValue { image ? $0.userNamespaces && $0.imageUserNamespaces : $0.userNamespaces }
+    }
 
     /// Finds what the host offers: runsc for `hardened`, user namespaces for `standard`. Throws
     /// when the default tier is one the host cannot provide.
@@ -26,6 +32,7 @@ extension NativeProvider {
             support.hardenedMissing = error.message
         }
         support.userNamespaces = configuration.userNamespaces && Self.kernelAllowsUserNamespaces()
+        support.imageUserNamespaces = support.userNamespaces && IDMappedImage.isSupported(in: configuration.dataDirectory)
         tiers.withLockedValue { $0 = support }
         if configuration.defaultIsolation == .hardened, let reason = support.hardenedMissing {
             throw SwiftletError(.unsupported, "--default-isolation hardened needs gVisor on this host: \(reason)")
@@ -36,6 +43,7 @@ extension NativeProvider {
                 "swiftlet.default_isolation": "\(configuration.defaultIsolation.rawValue)",
                 "swiftlet.hardened": "\(support.hardenedMissing ?? "runsc ready")",
                 "swiftlet.user_namespaces": "\(support.userNamespaces ? "per instance" : "off")",
+                "swiftlet.image_user_namespaces": "\(support.imageUserNamespaces ? "idmapped" : "off")",
             ]
         )
     }

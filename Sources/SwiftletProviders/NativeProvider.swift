@@ -219,7 +219,7 @@ public final class NativeProvider: Provider {
             sandboxSpec.readyPipe = true
             // Code functions see only root-owned read-only files and their own tmpfs: their ids
             // can map to a block of host ids of their own. (gVisor has its own user namespace.)
-            sandboxSpec.mapsUsers = tier == .standard && usesUserNamespaces
+            sandboxSpec.mapsUsers = tier == .standard && usesUserNamespaces(image: false)
             port = Self.runnerPort
             isImage = false
         } else {
@@ -237,6 +237,8 @@ public final class NativeProvider: Provider {
             sandboxSpec.cwd = plan.cwd
             sandboxSpec.uid = plan.uid
             sandboxSpec.gid = plan.gid
+            // The image's files are shown through an idmapped view, so its ids can map too.
+            sandboxSpec.mapsUsers = tier == .standard && usesUserNamespaces(image: true)
             port = plan.port
             isImage = true
         }

@@ -44,7 +44,11 @@ public struct BundleBuilder: Sendable {
                 mounts.append(.readOnlyBind("/etc/" + name, at: "/etc/" + name))
             }
         case .image(let path, let writable):
-            rootPath = writable ? host.bundles + "/" + spec.id + "/rootfs" : path
+            // Writable: the overlay; mapped ids: the idmapped view of the image (see IDMappedImage).
+            rootPath =
+                writable
+                ? host.bundles + "/" + spec.id + "/rootfs"
+                : spec.idMapping == nil ? path : IDMappedImage.path(bundle: host.bundles + "/" + spec.id)
             rootReadOnly = !writable
             // The image keeps its own /etc; name resolution files come from the platform.
             for name in ["hosts", "hostname", "resolv.conf"] {

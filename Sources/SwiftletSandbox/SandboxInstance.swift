@@ -79,8 +79,18 @@ public final class SandboxInstance: Sendable {
             if spec.isolation == .hardened {
                 try await dialer.createNamespace(at: SandboxHost.namespaceFile(bundle: bundle))
             }
-            if case .image(let path, writable: true) = spec.root {
-                try WritableLayer.mount(image: path, bundle: bundle)
+            if case .image(let path, let writable) = spec.root {
+                var lower = path
+                if let mapping = spec.idMapping {
+                    // runc mounts the root from inside the user namespace, so the (0700) bundle
+                    // directory must be passable by the instance's root; other host users' not.
+                    guard chown(bundle, mapping.hostID, mapping.hostID) == 0 else {
+                        throw SwiftletError(.internal, "cannot hand the bundle of \(spec.id) to its user namespace (errno \(errno))")
+                    }
+                    try IDMappedImage.mount(image: path, bundle: bundle, mapping: mapping)
+                    lower = IDMappedImage.path(bundle: bundle)
+                }
+                if writable { try WritableLayer.mount(image: lower, bundle: bundle, rootOwner: spec.idMapping?.hostID) }
             }
             try InstanceMounts.prepare(spec: spec, bundle: bundle)
             var ready: (read: CInt, write: CInt)?
@@ -209,6 +219,7 @@ public final class SandboxInstance: Sendable {
     public static func removeBundle(_ bundle: String) {
         InstanceMounts.unmountAll(bundle: bundle)
         WritableLayer.unmount(bundle: bundle)
+        IDMappedImage.unmount(bundle: bundle)
         let namespace = SandboxHost.namespaceFile(bundle: bundle)
         while cswiftlet_unmount(namespace) == 0 {}
         try? FileManager.default.removeItem(atPath: bundle)

@@ -5,11 +5,16 @@ import SwiftletCore
 /// An instance's own writable layer over a read-only image: an overlay mounted at
 /// `BUNDLE/rootfs` with its upper and work directories in the bundle, discarded with it.
 public enum WritableLayer {
-    /// Mounts the overlay of `image` for the bundle directory `bundle`.
-    static func mount(image: String, bundle: String) throws {
+    /// Mounts the overlay of `image` for the bundle directory `bundle`; with `rootOwner` (the
+    /// host id of root in the instance's user namespace) the overlay's root belongs to it, as
+    /// the image's root directory does inside.
+    static func mount(image: String, bundle: String, rootOwner: UInt32? = nil) throws {
         let fm = FileManager.default
         for dir in ["upper", "work", "rootfs"] {
             try fm.createDirectory(atPath: bundle + "/" + dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        }
+        if let rootOwner, chown(bundle + "/upper", rootOwner, rootOwner) != 0 {
+            throw SwiftletError(.internal, "cannot hand the writable layer of \(bundle) to the instance's root (errno \(errno))")
         }
         let result = cswiftlet_mount_overlay(image, bundle + "/upper", bundle + "/work", bundle + "/rootfs")
         guard result == 0 else {

@@ -71,6 +71,39 @@ extension EndToEnd {
             }
         }
 
+        @Test("image functions map too: the image's uid 1000 is block + 1000 on the host, through an idmapped view of the image", arguments: [false, true])
+        func imageFunctions(readOnly: Bool) async throws {
+            let built = try ImageFixture.dockerSave(reference: "localhost/busy-httpd:1.0")
+            defer { try? FileManager.default.removeItem(atPath: built.workDirectory) }
+            try await TestPlatform.with { platform in
+                let imported = try await ImageFunctionTests.importArchive(platform, built.archive)
+                #expect(imported.status == 201, "\(imported.text)")
+                let deploy = try await ImageFunctionTests.deployImage(
+                    platform, "img", image: "localhost/busy-httpd:1.0", extra: ["readOnlyRootFilesystem": readOnly, "envVars": ["GREETING": "ns"]]
+                )
+                #expect(deploy.status == 202, "\(deploy.text)")
+                let echo = try await platform.call("img", path: "/cgi-bin/echo?x=1", method: .POST, body: ByteBuffer(string: "body!"))
+                #expect(echo.status == 200 && echo.text.contains("uid=1000 greeting=ns"), "\(echo.status) \(echo.text)")
+                let id = try #require(try await platform.host.runtime.list().first { $0.hasPrefix("img-") })
+                let state = try await platform.host.runtime.state(id: id)
+                let map = try String(contentsOfFile: "/proc/\(state.pid)/uid_map", encoding: .utf8)
+                let fields = map.split(whereSeparator: \.isWhitespace).compactMap { UInt32($0) }
+                #expect(fields.count == 3 && fields[0] == 0 && fields[1] >= 1_000_000_000 && fields[2] == 65_536, "\(map)")
+                let uid = try #require(try await Self.hostUID(of: id, platform: platform))
+                if fields.count == 3 { #expect(uid == fields[1] + 1000, "host uid \(uid), block \(fields[1])") }
+                // The image on disk keeps its owners; only the instance's view is shifted.
+                let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+                #expect(mounts.contains(platform.host.bundles + "/" + id + "/image"), "the idmapped view is mounted")
+                let removed = try await platform.request(
+                    .DELETE, "/system/functions", body: ByteBuffer(string: #"{"functionName":"img"}"#), headers: Self.json, auth: true
+                )
+                #expect(removed.status == 200 || removed.status == 202)
+                #expect(try await eventually { try await platform.containers().isEmpty })
+                let after = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)
+                #expect(!after.contains(platform.host.bundles + "/" + id), "no mount of the instance is left")
+            }
+        }
+
         @Test("--no-user-namespaces keeps the host's ids (the identity map)")
         func turnedOff() async throws {
             try await TestPlatform.with(native: { $0.userNamespaces = false }) { platform in

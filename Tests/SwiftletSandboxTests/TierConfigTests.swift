@@ -63,6 +63,18 @@ import Testing
         #expect(hardened.defaultAction == "SCMP_ACT_ERRNO" && hardened.defaultErrnoRet == 1)
     }
 
+    @Test func aMappedImageRootIsTheIdmappedViewInTheBundle() {
+        var image = spec(mapping: IDMapping(hostID: 1_000_065_536, size: 65_536))
+        image.root = .image(path: "/var/lib/swiftlet/images/rootfs/abc", writable: false)
+        #expect(BundleBuilder(host: host).config(for: image).root.path == host.bundles + "/f-1/image")
+        #expect(BundleBuilder(host: host).config(for: image).root.readonly)
+        image.root = .image(path: "/var/lib/swiftlet/images/rootfs/abc", writable: true)
+        #expect(BundleBuilder(host: host).config(for: image).root.path == host.bundles + "/f-1/rootfs")
+        image.idMapping = nil
+        image.root = .image(path: "/var/lib/swiftlet/images/rootfs/abc", writable: false)
+        #expect(BundleBuilder(host: host).config(for: image).root.path == "/var/lib/swiftlet/images/rootfs/abc")
+    }
+
     @Test func secretsAreBoundNoexecSoAUserNamespaceCanMountThem() throws {
         var secretSpec = spec()
         secretSpec.secrets = ["a": Data("b".utf8)]

@@ -60,4 +60,13 @@ int cswiftlet_spawn(const char *path, char *const argv[], int in, int out, int e
 /// it, or -errno.
 int cswiftlet_wait(int pid);
 
+/// A descriptor of a new user namespace whose ids 0..size-1 map to host ids hostid..: made
+/// by a short-lived child, for idmapped mounts. Returns the descriptor or -errno.
+int cswiftlet_userns_fd(uint32_t hostid, uint32_t size);
+
+/// Mounts a read-only (nosuid, nodev) view of the directory `source` at `target` whose file
+/// owners are mapped through the user namespace `usernsfd` (an idmapped mount: owner k on
+/// disk shows as that namespace's host id of k). Returns 0 or -errno.
+int cswiftlet_mount_idmapped(const char *source, const char *target, int usernsfd);
+
 #endif
