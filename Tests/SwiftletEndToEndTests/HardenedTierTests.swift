@@ -89,16 +89,10 @@ extension EndToEnd {
 
         @Test("an image function runs hardened as its own user, writable or read-only root", arguments: [false, true])
         func imageFunction(readOnly: Bool) async throws {
-            let built = try ImageFixture.dockerSave(reference: "localhost/busy-httpd:1.0")
-            defer { try? FileManager.default.removeItem(atPath: built.workDirectory) }
             try await TestPlatform.with { platform in
-                let imported = try await ImageFunctionTests.importArchive(platform, built.archive)
-                #expect(imported.status == 201, "\(imported.text)")
-                let deploy = try await ImageFunctionTests.deployImage(
-                    platform, "gv-web", image: "localhost/busy-httpd:1.0",
-                    extra: ["isolation": "hardened", "readOnlyRootFilesystem": readOnly, "envVars": ["GREETING": "gv"]]
+                try await ImageFunctionTests.deployBusyHTTPD(
+                    platform, "gv-web", extra: ["isolation": "hardened", "readOnlyRootFilesystem": readOnly, "envVars": ["GREETING": "gv"]]
                 )
-                #expect(deploy.status == 202, "\(deploy.text)")
                 let index = try await platform.call("gv-web")
                 #expect(index.status == 200 && index.text == "hello from an image\n", "\(index.status) \(index.text)")
                 let echo = try await platform.call("gv-web", path: "/cgi-bin/echo?x=1", method: .POST, body: ByteBuffer(string: "body!"))

@@ -20,6 +20,17 @@ extension EndToEnd {
             return try await platform.request(.POST, "/system/functions", body: ByteBuffer(bytes: json), headers: [("Content-Type", "application/json")], auth: true)
         }
 
+        /// Imports the busybox httpd image of ``ImageFixture`` (it answers as uid 1000; its
+        /// `/cgi-bin/echo` prints `uid=… greeting=$GREETING`) and deploys it as `name` with `extra`.
+        static func deployBusyHTTPD(_ platform: TestPlatform, _ name: String, extra: [String: Any]) async throws {
+            let built = try ImageFixture.dockerSave(reference: "localhost/busy-httpd:1.0")
+            defer { try? FileManager.default.removeItem(atPath: built.workDirectory) }
+            let imported = try await importArchive(platform, built.archive)
+            #expect(imported.status == 201, "\(imported.text)")
+            let deploy = try await deployImage(platform, name, image: "localhost/busy-httpd:1.0", extra: extra)
+            #expect(deploy.status == 202, "\(deploy.text)")
+        }
+
         @Test("a docker-save image imports, deploys and answers as its own user, read-only when asked")
         func dockerSaveImage() async throws {
             let built = try ImageFixture.dockerSave(reference: "localhost/busy-httpd:1.0")

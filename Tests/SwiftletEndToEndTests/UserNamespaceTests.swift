@@ -73,15 +73,10 @@ extension EndToEnd {
 
         @Test("image functions map too: the image's uid 1000 is block + 1000 on the host, through an idmapped view of the image", arguments: [false, true])
         func imageFunctions(readOnly: Bool) async throws {
-            let built = try ImageFixture.dockerSave(reference: "localhost/busy-httpd:1.0")
-            defer { try? FileManager.default.removeItem(atPath: built.workDirectory) }
             try await TestPlatform.with { platform in
-                let imported = try await ImageFunctionTests.importArchive(platform, built.archive)
-                #expect(imported.status == 201, "\(imported.text)")
-                let deploy = try await ImageFunctionTests.deployImage(
-                    platform, "img", image: "localhost/busy-httpd:1.0", extra: ["readOnlyRootFilesystem": readOnly, "envVars": ["GREETING": "ns"]]
+                try await ImageFunctionTests.deployBusyHTTPD(
+                    platform, "img", extra: ["readOnlyRootFilesystem": readOnly, "envVars": ["GREETING": "ns"]]
                 )
-                #expect(deploy.status == 202, "\(deploy.text)")
                 let echo = try await platform.call("img", path: "/cgi-bin/echo?x=1", method: .POST, body: ByteBuffer(string: "body!"))
                 #expect(echo.status == 200 && echo.text.contains("uid=1000 greeting=ns"), "\(echo.status) \(echo.text)")
                 let id = try #require(try await platform.host.runtime.list().first { $0.hasPrefix("img-") })
