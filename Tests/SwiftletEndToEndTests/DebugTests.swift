@@ -222,7 +222,7 @@ extension EndToEnd {
                 let env = ["SWIFTLET_URL": platform.baseURL, "SWIFTLET_USER": "admin", "SWIFTLET_PASSWORD": platform.credentials.password]
                 let file = TestPlatform.makeTemporaryDirectory() + "/handler.js"
                 defer { try? FileManager.default.removeItem(atPath: (file as NSString).deletingLastPathComponent) }
-                try Self.nodeHandler.write(toFile: file, atomically: true, encoding: .utf8)
+                try Self.nodeHandler.write(toFile: file, atomically: false, encoding: .utf8)
                 let arguments = ["deploy", "cli-dbg", "--runtime", "node", "--code", file, "--debug"]
                 let deploy = try await SwiftletBinary.run(arguments, environment: env)
                 #expect(deploy.status == 0, "\(deploy.stderr)")

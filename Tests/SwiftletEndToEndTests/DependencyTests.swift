@@ -11,7 +11,7 @@ extension EndToEnd {
             for (path, content) in files {
                 let full = directory + "/" + path
                 try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                try content.write(toFile: full, atomically: true, encoding: .utf8)
+                try content.write(toFile: full, atomically: false, encoding: .utf8)
             }
             let archive = directory + ".tar.gz"
             defer { try? FileManager.default.removeItem(atPath: archive) }

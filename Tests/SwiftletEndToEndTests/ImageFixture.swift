@@ -21,17 +21,17 @@ enum ImageFixture {
         for tool in ["sh", "cat", "echo", "env", "id"] {
             try fm.createSymbolicLink(atPath: root + "/bin/" + tool, withDestinationPath: "/bin/busybox")
         }
-        try "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/www:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
-        try "root:x:0:\napp:x:1000:\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
-        try "OK".write(toFile: root + "/www/_/health", atomically: true, encoding: .utf8)
-        try "hello from an image\n".write(toFile: root + "/www/index.html", atomically: true, encoding: .utf8)
+        try "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/www:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: false, encoding: .utf8)
+        try "root:x:0:\napp:x:1000:\n".write(toFile: root + "/etc/group", atomically: false, encoding: .utf8)
+        try "OK".write(toFile: root + "/www/_/health", atomically: false, encoding: .utf8)
+        try "hello from an image\n".write(toFile: root + "/www/index.html", atomically: false, encoding: .utf8)
         let cgi = """
             #!/bin/sh
             printf 'Content-Type: text/plain\r\n\r\n'
             echo "method=$REQUEST_METHOD query=$QUERY_STRING uid=$(id -u) greeting=$GREETING"
             cat
             """
-        try cgi.write(toFile: root + "/www/cgi-bin/echo", atomically: true, encoding: .utf8)
+        try cgi.write(toFile: root + "/www/cgi-bin/echo", atomically: false, encoding: .utf8)
         try fm.setAttributes([.posixPermissions: 0o755], ofItemAtPath: root + "/www/cgi-bin/echo")
         try fm.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: root + "/tmp")
         _ = user
@@ -101,7 +101,7 @@ enum ImageFixture {
             ]],
         ]
         try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: out + "/index.json"))
-        try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: out + "/oci-layout", atomically: true, encoding: .utf8)
+        try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: out + "/oci-layout", atomically: false, encoding: .utf8)
         let archive = work + "/image.tar"
         try run("/bin/tar", ["-cf", archive, "-C", out, "."])
         return Built(archive: archive, workDirectory: work)

@@ -27,10 +27,10 @@ final class LocalRegistry: @unchecked Sendable {
         if let login {
             let htpasswd = try await SwiftletBinary.runTool("/usr/bin/htpasswd", ["-Bbn", login.user, login.password])
             guard htpasswd.status == 0 else { throw TestFailure("htpasswd failed: \(htpasswd.stderr)") }
-            try htpasswd.stdout.write(toFile: directory + "/htpasswd", atomically: true, encoding: .utf8)
+            try htpasswd.stdout.write(toFile: directory + "/htpasswd", atomically: false, encoding: .utf8)
             config += "auth:\n  htpasswd:\n    realm: swiftlet-test\n    path: \(directory)/htpasswd\n"
         }
-        try config.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
+        try config.write(toFile: directory + "/config.yml", atomically: false, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         process.arguments = ["serve", directory + "/config.yml"]

@@ -75,10 +75,10 @@ extension EndToEnd {
                     import os
                     def handle(event, context):
                         return {"statusCode": 200, "body": "py " + os.environ.get("COLOR", "?") + " " + os.environ.get("SIZE", "?")}
-                    """.write(toFile: directory + "/py/handler.py", atomically: true, encoding: .utf8)
+                    """.write(toFile: directory + "/py/handler.py", atomically: false, encoding: .utf8)
                 try "module.exports = async (event, context) => 'js ' + process.env.COLOR\n"
-                    .write(toFile: directory + "/js/handler.js", atomically: true, encoding: .utf8)
-                try "environment:\n  SIZE: large\n".write(toFile: directory + "/env.yml", atomically: true, encoding: .utf8)
+                    .write(toFile: directory + "/js/handler.js", atomically: false, encoding: .utf8)
+                try "environment:\n  SIZE: large\n".write(toFile: directory + "/env.yml", atomically: false, encoding: .utf8)
                 try """
                     version: 1.0
                     provider:
@@ -97,7 +97,7 @@ extension EndToEnd {
                         handler: ./js
                         environment:
                           COLOR: ${COLOR:-none}
-                    """.write(toFile: directory + "/stack.yml", atomically: true, encoding: .utf8)
+                    """.write(toFile: directory + "/stack.yml", atomically: false, encoding: .utf8)
                 let env = ["SWIFTLET_URL": platform.baseURL, "SWIFTLET_USER": "admin", "SWIFTLET_PASSWORD": platform.credentials.password, "COLOR": "blue"]
                 let deploy = try await SwiftletBinary.run(["deploy", "-f", directory + "/stack.yml"], environment: env)
                 #expect(deploy.status == 0, "\(deploy.stderr)")

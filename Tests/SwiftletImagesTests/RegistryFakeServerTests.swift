@@ -20,7 +20,7 @@ struct RegistryFakeServerTests {
             try data.write(to: file)
             let extras = [("type", type), ("digest", digest), ("redirect", redirect), ("close", close ? "" : nil)]
             for case (let suffix, let value?) in extras {
-                try value.write(to: URL(fileURLWithPath: file.path + "." + suffix), atomically: true, encoding: .utf8)
+                try value.write(to: URL(fileURLWithPath: file.path + "." + suffix), atomically: false, encoding: .utf8)
             }
         }
 

@@ -55,7 +55,7 @@ final class RegistryServer: @unchecked Sendable {
             break
         case .htpasswd(let user, let password):
             let htpasswd = directory.appendingPathComponent("htpasswd-\(port)")
-            try (RegistryTools.htpasswdLine(user: user, password: password) + "\n").write(to: htpasswd, atomically: true, encoding: .utf8)
+            try (RegistryTools.htpasswdLine(user: user, password: password) + "\n").write(to: htpasswd, atomically: false, encoding: .utf8)
             config += "auth:\n  htpasswd:\n    realm: swiftlet-test\n    path: \(htpasswd.path)\n"
         case .token(let server):
             config += """
@@ -69,7 +69,7 @@ final class RegistryServer: @unchecked Sendable {
                 """
         }
         let configFile = directory.appendingPathComponent("registry-\(port).yml")
-        try config.write(to: configFile, atomically: true, encoding: .utf8)
+        try config.write(to: configFile, atomically: false, encoding: .utf8)
         logFile = directory.appendingPathComponent("registry-\(port).log")
         process = try RegistryTools.launch(Self.binary, ["serve", configFile.path], log: logFile)
         try await waitUntilReady(port: port)
@@ -121,7 +121,7 @@ final class RegistryPythonServer: @unchecked Sendable {
     /// Writes `script` as `NAME.py` in `directory` and runs it with `arguments` + the port file.
     init(name: String, script: String, arguments: [String], directory: URL) async throws {
         let scriptFile = directory.appendingPathComponent("\(name).py")
-        try script.write(to: scriptFile, atomically: true, encoding: .utf8)
+        try script.write(to: scriptFile, atomically: false, encoding: .utf8)
         let portFile = directory.appendingPathComponent("\(name).port")
         logFile = directory.appendingPathComponent("\(name).log")
         process = try RegistryTools.launch(RegistryTools.python, [scriptFile.path] + arguments + [portFile.path], log: logFile)
