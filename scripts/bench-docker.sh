@@ -14,6 +14,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HELPER="$ROOT/scripts/bench/bench_helper.py"
+# shellcheck source=bench/warm.sh
+source "$ROOT/scripts/bench/warm.sh"
 PY=/usr/bin/python3
 RUNS=${BENCH_RUNS:-5}
 DURATION=${BENCH_DURATION:-10s}
@@ -111,13 +113,7 @@ for label in docker native; do
     "$BIN" deploy warm --runtime python3 --code "$WORK/handler.py" --label com.openfaas.scale.max=1 \
         --data-dir "${DATAS[$label]}" --gateway "${URLS[$label]}" >/dev/null
     $PY "$HELPER" wait-http "${URLS[$label]}/function/warm?name=bench" 60 || die "warm did not answer on '$label'"
-    for c in $CONNECTIONS; do
-        t=$((c < 2 ? c : 2))
-        log "warm python3 on '$label', $c connection(s)"
-        wrk -t"$t" -c"$c" -d"$WARMUP" --timeout 5s "${URLS[$label]}/function/warm?name=bench" >/dev/null 2>&1 || true
-        wrk -t"$t" -c"$c" -d"$DURATION" --timeout 5s --latency "${URLS[$label]}/function/warm?name=bench" >"$WORK/wrk-$label-$c.txt" 2>&1 || true
-        $PY "$HELPER" wrk-parse "$WORK/wrk-$label-$c.txt" >"$WORK/wrk-$label-$c.json"
-    done
+    warm_wrk "${URLS[$label]}/function/warm?name=bench" "$label" "python3 on '$label'"
 done
 for c in $CONNECTIONS; do
     for field in p50 p99 rps; do

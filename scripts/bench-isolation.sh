@@ -22,6 +22,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HELPER="$ROOT/scripts/bench/bench_helper.py"
+# shellcheck source=bench/warm.sh
+source "$ROOT/scripts/bench/warm.sh"
 PY=/usr/bin/python3
 RUNS=${BENCH_RUNS:-5}
 DURATION=${BENCH_DURATION:-10s}
@@ -185,13 +187,7 @@ for rt in $WARM_RUNTIMES; do
         sleep "$IDLE"
         $PY "$HELPER" instance-memory "${DATAS[nopool]}" "$name" >"$WORK/mem-$name.json" \
             || echo "memory of $name: $(cat "$WORK/mem-$name.json")" >>"$NOTES"
-        for c in $CONNECTIONS; do
-            t=$((c < 2 ? c : 2))
-            log "warm $name, $c connection(s)"
-            wrk -t"$t" -c"$c" -d"$WARMUP" --timeout 5s "$G/function/$name?name=bench" >/dev/null 2>&1 || true
-            wrk -t"$t" -c"$c" -d"$DURATION" --timeout 5s --latency "$G/function/$name?name=bench" >"$WORK/wrk-$name-$c.txt" 2>&1 || true
-            $PY "$HELPER" wrk-parse "$WORK/wrk-$name-$c.txt" >"$WORK/wrk-$name-$c.json"
-        done
+        warm_wrk "$G/function/$name?name=bench" "$name" "$name"
         "$BIN" remove "$name" --data-dir "${DATAS[nopool]}" --gateway "$G" >/dev/null || echo "remove $name failed" >>"$NOTES"
     done
 done
