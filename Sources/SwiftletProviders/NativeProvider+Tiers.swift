@@ -6,7 +6,7 @@ import SwiftletSandbox
 struct NativeTierSupport: Sendable {
     /// Why the hardened tier cannot run here, or nil when runsc works.
     var hardenedMissing: String? = "the provider has not started"
-    /// Whether standard-tier code functions get user namespaces.
+    /// Whether standard-tier code functions get user namespaces (the kernel allows them).
     var userNamespaces = false
     /// Whether image functions get them too (the kernel and the data directory's file system
     /// take idmapped mounts, which shift the image's file owners into the instance's ids).

@@ -8,7 +8,7 @@ import SwiftletRunners
 import SwiftletSandbox
 
 /// The provider that runs every instance in a sandbox on this machine: runc for the standard
-/// tier (with a user namespace of its own for code functions), gVisor's runsc for `hardened`.
+/// tier (with a user namespace of its own per instance), gVisor's runsc for `hardened`.
 public final class NativeProvider: Provider {
     /// Settings of the native provider.
     public struct Configuration: Sendable {
@@ -20,8 +20,8 @@ public final class NativeProvider: Provider {
         public var hardenedRuntimePath: String = "/usr/bin/runsc"
         /// The tier of functions that choose none (`swiftlet up --default-isolation`).
         public var defaultIsolation: IsolationTier = .standard
-        /// Whether standard-tier code functions get a user namespace each (when the kernel allows
-        /// user namespaces; checked at start).
+        /// Whether standard-tier instances get a user namespace each (when the kernel allows user
+        /// namespaces, and for image functions idmapped mounts; checked at start).
         public var userNamespaces = true
         /// Memory per instance when a function sets no `limits.memory`.
         public var defaultMemoryBytes: Int64
@@ -118,11 +118,7 @@ public final class NativeProvider: Provider {
 
     /// Removes containers, bundles and cgroups left by an earlier run (also after `kill -9`).
     public func removeStale() async throws {
-        for runtime in [host.runtime, host.hardenedRuntime] {
-            // runsc may be missing; then it has no state to clean either.
-            guard runtime.stateRoot == host.runtime.stateRoot || FileManager.default.isExecutableFile(atPath: runtime.runtimePath) else {
-                continue
-            }
+        for runtime in runtimes {
             for id in try await runtime.list() {
                 logger.info("removing sandbox left by an earlier run", metadata: ["swiftlet.instance": "\(id)"])
                 try await runtime.delete(id: id)
@@ -265,13 +261,19 @@ public final class NativeProvider: Provider {
         }
         // The run directory holds only runtime state, bundles, the empty rootfs and the generated
         // /etc (nothing is mounted on the host side): remove it when no container is left.
-        let hardenedLeft = FileManager.default.isExecutableFile(atPath: host.hardenedRuntime.runtimePath)
-            ? ((try? await host.hardenedRuntime.list())?.isEmpty ?? false) == false : false
-        if (try? await host.runtime.list())?.isEmpty ?? false, !hardenedLeft {
+        var noneLeft = true
+        for runtime in runtimes where (try? await runtime.list())?.isEmpty != true { noneLeft = false }
+        if noneLeft {
             try? fm.removeItem(atPath: host.runDirectory)
             rmdir((host.runDirectory as NSString).deletingLastPathComponent)
         }
         await dialer.shutdown()
+    }
+
+    /// The runtimes whose state may hold this platform's containers: runc, and runsc where it is
+    /// installed (without it there is no runsc state to clean either).
+    private var runtimes: [RuncDriver] {
+        FileManager.default.isExecutableFile(atPath: host.hardenedRuntime.runtimePath) ? [host.runtime, host.hardenedRuntime] : [host.runtime]
     }
 
     /// Makes `sandbox` (warm, runner listening) an instance of `spec`.

@@ -36,6 +36,19 @@ extension EndToEnd {
             #expect(!FileManager.default.fileExists(atPath: "/nonexistent/swiftlet-never-created"))
         }
 
+        @Test("swiftlet up --default-isolation hardened with a runsc that is not there stops at once, saying what to install")
+        func defaultHardenedWithoutRunsc() async throws {
+            let directory = TestPlatform.makeTemporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let result = try await SwiftletBinary.run([
+                "up", "--data-dir", directory, "--port", "0", "--no-metrics-port", "--runsc", "/nonexistent/runsc", "--default-isolation", "hardened",
+            ])
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--default-isolation hardened needs gVisor on this host"), "\(result.stderr)")
+            #expect(result.stderr.contains("apt-get install runsc"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: SandboxHost(dataDirectory: directory).runDirectory), "no sandbox state was made")
+        }
+
         @Test("kill -9 of swiftlet up leaves sandboxes that the next start removes; SIGTERM leaves nothing")
         func killNineRecovery() async throws {
             try Requirements.check()
